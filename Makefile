@@ -1,0 +1,30 @@
+# mmmim: the two commands of a fresh machine are `make demo` and `make test`.
+PY := .venv/bin/python
+export PYTHONHASHSEED ?= 0
+
+.PHONY: install install-optional lint test demo demo-data docs clean
+
+install:
+	@bash tools/misc/install.sh
+
+install-optional:
+	@bash tools/misc/install.sh --optional
+
+lint: install
+	@$(PY) -m ruff check mmmim tools tests configs setup.py
+	@$(PY) -m ruff format --check mmmim tools tests configs setup.py
+
+test: lint
+	@$(PY) -m pytest tests -q -p no:cacheprovider
+
+demo-data: install
+	@$(PY) tools/misc/prepare_demo_data.py --out data/demo
+
+demo: demo-data
+	@bash tools/misc/run_demo.sh
+
+docs: install
+	@$(PY) -m sphinx -W -b html docs/en docs/en/_build/html
+
+clean:
+	rm -rf build dist *.egg-info work_dirs/demo docs/en/_build

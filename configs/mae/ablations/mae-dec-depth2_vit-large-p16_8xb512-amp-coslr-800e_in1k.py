@@ -1,0 +1,6 @@
+# MAE ablation (paper Table 1a): decoder depth 2 (default 8).
+# Inherits the ViT-L/16 800-epoch recipe, which the paper's ablations use,
+# and changes only the setting named above.
+_base_ = '../mae_vit-large-p16_8xb512-amp-coslr-800e_in1k.py'
+
+model = dict(neck=dict(decoder_num_layers=2))

@@ -1,0 +1,7 @@
+# MAE ablation (paper Table 1c): the encoder sees all patches, with a mask
+# token at the masked ones.
+# Inherits the ViT-L/16 800-epoch recipe, which the paper's ablations use,
+# and changes only the setting named above.
+_base_ = '../mae_vit-large-p16_8xb512-amp-coslr-800e_in1k.py'
+
+model = dict(backbone=dict(encoder_mask_token=True))

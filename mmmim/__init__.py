@@ -1,0 +1,27 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+"""mmmim: an OpenMMLab-style toolbox for masked image modeling."""
+
+import mmengine
+from mmengine.utils import digit_version
+
+from .utils.safe_checkpoint import install_safe_checkpoint_loader
+from .version import __version__, version_info
+
+MMENGINE_MIN, MMENGINE_MAX = '0.10.0', '1.0.0'
+_mmengine_version = digit_version(mmengine.__version__)
+if not (
+    digit_version(MMENGINE_MIN)
+    <= _mmengine_version
+    < digit_version(MMENGINE_MAX)
+):
+    raise ImportError(
+        f'mmengine=={mmengine.__version__} is used but incompatible with '
+        f'mmmim; please install mmengine>={MMENGINE_MIN}, <{MMENGINE_MAX} '
+        '(run `make install`).'
+    )
+
+# mmengine 0.10.7 calls torch.load() without weights_only; route its local
+# loader through an allow-list instead of disabling the safety check.
+install_safe_checkpoint_loader()
+
+__all__ = ['__version__', 'version_info']

@@ -1,0 +1,4 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+from .generate_mask import GenerateMask
+
+__all__ = ['GenerateMask']

@@ -1,0 +1,194 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+"""The base of every masked image modeling algorithm."""
+
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.model import BaseModel
+from mmengine.structures import BaseDataElement
+
+from mmmim.registry import MODELS
+
+from ..utils import build_in_mmmim
+
+__all__ = ['BaseMIM']
+
+#: ImageNet normalisation on RGB, as every official MIM recipe uses.
+DEFAULT_DATA_PREPROCESSOR = dict(
+    type='mmpretrain.SelfSupDataPreprocessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True,
+)
+
+Inputs = Union[torch.Tensor, Sequence[torch.Tensor]]
+
+
+class BaseMIM(BaseModel):
+    """Backbone -> neck -> head composition with a mask.
+
+    Subclasses implement :meth:`reconstruct`; the training loss, the
+    ``'predict'`` and ``'tensor'`` modes are built on it. A mask comes from
+    the data pipeline (``data_samples[i].mask``, e.g. written by
+    ``GenerateMask`` and packed with ``PackInputs(algorithm_keys=['mask'])``)
+    or, when absent, is drawn by the backbone.
+
+    Args:
+        backbone (dict): Backbone config.
+        neck (dict, optional): Neck (decoder) config. Defaults to None.
+        head (dict, optional): Head config. Defaults to None.
+        data_preprocessor (dict, optional): Data preprocessor config.
+            Defaults to None, which means
+            ``mmpretrain.SelfSupDataPreprocessor`` with the ImageNet mean and
+            std and BGR-to-RGB conversion.
+        init_cfg (dict | list, optional): Init config. Defaults to None.
+    """
+
+    def __init__(
+        self,
+        backbone: dict,
+        neck: Optional[dict] = None,
+        head: Optional[dict] = None,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[Union[dict, list]] = None,
+    ) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = DEFAULT_DATA_PREPROCESSOR
+        super().__init__(
+            data_preprocessor=copy.deepcopy(data_preprocessor),
+            init_cfg=init_cfg,
+        )
+        # Built in mmmim's scope whatever the caller's default scope is.
+        self.backbone = build_in_mmmim(MODELS, backbone)
+        self.neck = build_in_mmmim(MODELS, neck) if neck else None
+        self.head = build_in_mmmim(MODELS, head) if head else None
+
+    def reconstruct(
+        self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None
+    ) -> Dict[str, torch.Tensor]:
+        """Reconstruct masked inputs.
+
+        Args:
+            inputs (torch.Tensor): Normalised images ``[B, C, H, W]``.
+            mask (torch.Tensor, optional): Bool ``[B, L]``, True = masked.
+                Defaults to None (drawn by the backbone).
+
+        Returns:
+            dict: ``pred`` and ``target`` ``[B, L, P]`` in the target's
+            space, the ``mask`` used and the scalar ``loss``.
+        """
+        raise NotImplementedError
+
+    def forward(
+        self,
+        inputs: Inputs,
+        data_samples: Optional[List[BaseDataElement]] = None,
+        mode: str = 'tensor',
+    ) -> Union[
+        Dict[str, torch.Tensor],
+        List[BaseDataElement],
+        Tuple[torch.Tensor, ...],
+    ]:
+        """The mmengine entry point.
+
+        Args:
+            inputs (torch.Tensor | Sequence[torch.Tensor]): Images
+                ``[B, C, H, W]``, or a list of views of which the first is
+                used (as ``SelfSupDataPreprocessor`` emits).
+            data_samples (List[BaseDataElement], optional): Per-sample data,
+                possibly with a ``mask``. Defaults to None.
+            mode (str): ``'loss'`` -> dict of losses, ``'predict'`` -> data
+                samples with ``pred``, ``target`` and ``mask``,
+                ``'tensor'`` -> the backbone output. Defaults to 'tensor'.
+
+        Returns:
+            dict | list | tuple: See ``mode``.
+        """
+        imgs = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+        mask = self._stack_masks(data_samples, imgs.device)
+        if mode == 'loss':
+            return self.loss(imgs, mask)
+        if mode == 'predict':
+            return self.predict(imgs, mask, data_samples)
+        if mode == 'tensor':
+            return self.extract_feat(imgs, mask)
+        raise ValueError(
+            f'invalid mode {mode!r}; choose from '
+            "'loss', 'predict' and 'tensor'"
+        )
+
+    def extract_feat(
+        self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None
+    ) -> tuple:
+        """Run the backbone.
+
+        Args:
+            inputs (torch.Tensor): Images ``[B, C, H, W]``.
+            mask (torch.Tensor, optional): Bool ``[B, L]``.
+                Defaults to None.
+
+        Returns:
+            tuple: The backbone output.
+        """
+        return self.backbone(inputs, mask)
+
+    def loss(
+        self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None
+    ) -> Dict[str, torch.Tensor]:
+        """The training loss.
+
+        Args:
+            inputs (torch.Tensor): Images ``[B, C, H, W]``.
+            mask (torch.Tensor, optional): Bool ``[B, L]``.
+                Defaults to None.
+
+        Returns:
+            Dict[str, torch.Tensor]: ``dict(loss=scalar)``.
+        """
+        return dict(loss=self.reconstruct(inputs, mask)['loss'])
+
+    def predict(
+        self,
+        inputs: torch.Tensor,
+        mask: Optional[torch.Tensor] = None,
+        data_samples: Optional[List[BaseDataElement]] = None,
+    ) -> List[BaseDataElement]:
+        """Reconstruct and attach the results to per-sample data.
+
+        Args:
+            inputs (torch.Tensor): Images ``[B, C, H, W]``.
+            mask (torch.Tensor, optional): Bool ``[B, L]``.
+                Defaults to None.
+            data_samples (List[BaseDataElement], optional): Samples to fill;
+                new ones are made when None. Defaults to None.
+
+        Returns:
+            List[BaseDataElement]: Samples with ``pred`` ``[L, P]``,
+            ``target`` and ``mask`` ``[L]``.
+        """
+        out = self.reconstruct(inputs, mask)
+        if data_samples is None:
+            data_samples = [BaseDataElement() for _ in range(len(inputs))]
+        for i, sample in enumerate(data_samples):
+            sample.set_field(out['pred'][i], 'pred')
+            sample.set_field(out['target'][i], 'target')
+            sample.set_field(out['mask'][i], 'mask')
+        return data_samples
+
+    @staticmethod
+    def _stack_masks(
+        data_samples: Optional[List[BaseDataElement]], device: torch.device
+    ) -> Optional[torch.Tensor]:
+        """Stack per-sample masks from the pipeline into ``[B, L]``."""
+        if not data_samples:
+            return None
+        masks = [getattr(sample, 'mask', None) for sample in data_samples]
+        if any(mask is None for mask in masks):
+            return None
+        if isinstance(masks[0], np.ndarray):
+            stacked = torch.from_numpy(np.stack(masks))
+        else:
+            stacked = torch.stack([torch.as_tensor(mask) for mask in masks])
+        return stacked.reshape(len(masks), -1).to(device, torch.bool)

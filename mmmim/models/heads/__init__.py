@@ -1,0 +1,5 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+from .pixel_reconstruction_head import PixelReconstructionHead
+from .token_reconstruction_head import TokenReconstructionHead
+
+__all__ = ['PixelReconstructionHead', 'TokenReconstructionHead']

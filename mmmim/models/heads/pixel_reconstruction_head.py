@@ -1,0 +1,96 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+"""Pixel reconstruction target and loss (MAE)."""
+
+from typing import Optional, Union
+
+import torch
+from mmengine.model import BaseModule
+
+from mmmim.registry import MODELS
+
+from ..losses import masked_mse_loss
+from ..utils import check_mask, patchify
+
+__all__ = ['PixelReconstructionHead']
+
+
+@MODELS.register_module()
+class PixelReconstructionHead(BaseModule):
+    """Targets in patch space and the MAE loss on masked patches.
+
+    The target is the (already normalised) input image in patch space,
+    optionally normalised per patch (``norm_pix``, the paper's default):
+    ``(t - mean) / sqrt(var + eps)`` over the ``p * p * C`` values of each
+    patch with the *unbiased* variance, as the official ``torch.var``.
+
+    Args:
+        patch_size (int): Patch side ``p``. Defaults to 16.
+        norm_pix (bool): Normalise each target patch. Defaults to True.
+        norm_pix_eps (float): Added to the variance. Defaults to 1e-6.
+        init_cfg (dict | list, optional): Init config. Defaults to None.
+    """
+
+    def __init__(
+        self,
+        patch_size: int = 16,
+        norm_pix: bool = True,
+        norm_pix_eps: float = 1e-6,
+        init_cfg: Optional[Union[dict, list]] = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.patch_size = patch_size
+        self.norm_pix = norm_pix
+        self.norm_pix_eps = norm_pix_eps
+
+    def target(self, imgs: torch.Tensor) -> torch.Tensor:
+        """Build the reconstruction target.
+
+        Args:
+            imgs (torch.Tensor): Images ``[B, C, H, W]``.
+
+        Returns:
+            torch.Tensor: Targets ``[B, L, p * p * C]``.
+        """
+        target = patchify(imgs, self.patch_size)
+        if self.norm_pix:
+            mean = target.mean(dim=-1, keepdim=True)
+            var = target.var(dim=-1, keepdim=True, unbiased=True)
+            target = (target - mean) / (var + self.norm_pix_eps) ** 0.5
+        return target
+
+    def loss_from_target(
+        self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        """Loss against a target built by :meth:`target`.
+
+        Args:
+            pred (torch.Tensor): Predictions ``[B, L, P]``.
+            target (torch.Tensor): Targets ``[B, L, P]``.
+            mask (torch.Tensor): Bool ``[B, L]``, True = masked.
+
+        Returns:
+            torch.Tensor: Per-patch MSE averaged over masked patches.
+        """
+        if pred.shape != target.shape:
+            raise ValueError(
+                f'pred {tuple(pred.shape)} and target '
+                f'{tuple(target.shape)} differ; check the '
+                'decoder predict_dims and patch_size'
+            )
+        check_mask(mask, target.shape[1], target.shape[0], equal_counts=False)
+        return masked_mse_loss(pred, target, mask)
+
+    def loss(
+        self, pred: torch.Tensor, imgs: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        """Compute the MAE loss.
+
+        Args:
+            pred (torch.Tensor): Predictions ``[B, L, p * p * C]``.
+            imgs (torch.Tensor): Images ``[B, C, H, W]``.
+            mask (torch.Tensor): Bool ``[B, L]``, True = masked.
+
+        Returns:
+            torch.Tensor: The scalar loss.
+        """
+        return self.loss_from_target(pred, self.target(imgs), mask)

@@ -1,0 +1,58 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+"""Reconstruction losses averaged over masked tokens only."""
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ['masked_mean', 'masked_mse_loss', 'masked_cross_entropy']
+
+
+def masked_mean(loss: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Average a per-token loss over the masked tokens.
+
+    Args:
+        loss (torch.Tensor): Per-token loss ``[B, L]``.
+        mask (torch.Tensor): Bool ``[B, L]``, True = masked.
+
+    Returns:
+        torch.Tensor: The scalar ``sum(loss * mask) / sum(mask)``.
+    """
+    weight = mask.to(loss.dtype)
+    return (loss * weight).sum() / weight.sum()
+
+
+def masked_mse_loss(
+    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """MAE's loss: per-patch mean squared error, averaged over masked ones.
+
+    Args:
+        pred (torch.Tensor): Predictions ``[B, L, P]``.
+        target (torch.Tensor): Targets ``[B, L, P]``.
+        mask (torch.Tensor): Bool ``[B, L]``, True = masked.
+
+    Returns:
+        torch.Tensor: The scalar loss.
+    """
+    per_patch = (pred.float() - target.float()).pow(2).mean(dim=-1)
+    return masked_mean(per_patch, mask)
+
+
+def masked_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Token classification loss averaged over masked tokens.
+
+    Args:
+        logits (torch.Tensor): Scores ``[B, L, V]``.
+        target (torch.Tensor): Token ids ``[B, L]`` in ``[0, V)``.
+        mask (torch.Tensor): Bool ``[B, L]``, True = masked.
+
+    Returns:
+        torch.Tensor: The scalar loss.
+    """
+    # cross_entropy wants the class axis second: [B, V, L].
+    per_token = F.cross_entropy(
+        logits.float().transpose(1, 2), target, reduction='none'
+    )
+    return masked_mean(per_token, mask)

@@ -1,0 +1,102 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+"""Shared checks of the mask generators."""
+
+from typing import Optional, Tuple, Union
+
+import torch
+
+__all__ = ['BaseMaskGenerator']
+
+GridSize = Union[int, Tuple[int, int]]
+
+
+class BaseMaskGenerator:
+    """Base of the mask generators (not registered).
+
+    A generator is called as ``gen(batch_size, grid_size, device,
+    generator)`` and returns a bool mask ``[B, L]`` (``True`` = masked,
+    row-major tokens). Every sample masks exactly
+    :meth:`num_masked` tokens, so that an encoder which drops tokens
+    gets equal lengths, and models can know the count without reading
+    the mask back from the device.
+
+    Args:
+        mask_ratio (float): The fraction of masked tokens, in (0, 1).
+    """
+
+    def __init__(self, mask_ratio: float) -> None:
+        if not isinstance(mask_ratio, (int, float)) or not (
+            0 < mask_ratio < 1
+        ):
+            raise ValueError(
+                f'mask_ratio must be in the open interval '
+                f'(0, 1), got {mask_ratio!r}'
+            )
+        self.mask_ratio = float(mask_ratio)
+
+    @staticmethod
+    def as_grid(grid_size: GridSize) -> Tuple[int, int]:
+        """Normalise ``grid_size`` to ``(h, w)``.
+
+        Args:
+            grid_size (int | Tuple[int, int]): An int for a square grid.
+
+        Returns:
+            Tuple[int, int]: The grid ``(h, w)``.
+        """
+        if isinstance(grid_size, int):
+            return grid_size, grid_size
+        h, w = grid_size
+        return int(h), int(w)
+
+    def num_masked(self, grid_size: GridSize) -> int:
+        """The number of masked tokens per sample.
+
+        ``int(L * (1 - mask_ratio))`` tokens stay visible, as in the
+        official MAE ``random_masking``.
+
+        Args:
+            grid_size (int | Tuple[int, int]): The token grid.
+
+        Returns:
+            int: Masked tokens per sample.
+
+        Raises:
+            ValueError: If the ratio leaves no visible or no masked token
+                on this grid.
+        """
+        h, w = self.as_grid(grid_size)
+        num_tokens = h * w
+        num_visible = int(num_tokens * (1 - self.mask_ratio))
+        if not 0 < num_visible < num_tokens:
+            raise ValueError(
+                f'mask_ratio={self.mask_ratio} leaves {num_visible} of '
+                f'{num_tokens} tokens visible on a {h}x{w} grid; at least '
+                'one token must be visible and one masked'
+            )
+        return num_tokens - num_visible
+
+    def __call__(
+        self,
+        batch_size: int,
+        grid_size: GridSize,
+        device: Union[str, torch.device] = 'cpu',
+        generator: Optional[torch.Generator] = None,
+    ) -> torch.Tensor:
+        """Draw masks.
+
+        Args:
+            batch_size (int): Number of masks ``B``.
+            grid_size (int | Tuple[int, int]): The token grid ``(h, w)``.
+            device (str | torch.device): Device of the result.
+                Defaults to 'cpu'.
+            generator (torch.Generator, optional): Random source for
+                reproducible masks. Defaults to None (the global RNG).
+
+        Returns:
+            torch.Tensor: Bool masks ``[B, h * w]``, True = masked.
+        """
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(mask_ratio={self.mask_ratio})'

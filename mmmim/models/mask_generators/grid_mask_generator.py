@@ -1,0 +1,78 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+"""Regular grid masking (MAE ablation)."""
+
+import math
+from typing import Optional, Union
+
+import torch
+
+from mmmim.registry import TASK_UTILS
+
+from .base import BaseMaskGenerator, GridSize
+
+__all__ = ['GridMaskGenerator']
+
+
+@TASK_UTILS.register_module()
+class GridMaskGenerator(BaseMaskGenerator):
+    """Keep one token of every ``k x k`` cell, the MAE grid ablation.
+
+    The kept token is the top-left one of each cell, so the pattern is the
+    same for every sample and the mask ratio is ``1 - 1 / k**2`` on grids
+    divisible by ``k`` (75% for ``k = 2``).
+
+    Args:
+        cell_size (int): The cell side ``k``, at least 2. Defaults to 2.
+    """
+
+    def __init__(self, cell_size: int = 2) -> None:
+        if not isinstance(cell_size, int) or cell_size < 2:
+            raise ValueError(
+                f'cell_size must be an int >= 2 (cell_size=1 masks nothing, '
+                f'a mask ratio of 0), got {cell_size!r}'
+            )
+        super().__init__(1 - 1 / cell_size**2)
+        self.cell_size = cell_size
+
+    def num_masked(self, grid_size: GridSize) -> int:
+        """The number of masked tokens per sample.
+
+        Args:
+            grid_size (int | Tuple[int, int]): The token grid.
+
+        Returns:
+            int: ``h * w - ceil(h / k) * ceil(w / k)``.
+        """
+        h, w = self.as_grid(grid_size)
+        k = self.cell_size
+        return h * w - math.ceil(h / k) * math.ceil(w / k)
+
+    def __call__(
+        self,
+        batch_size: int,
+        grid_size: GridSize,
+        device: Union[str, torch.device] = 'cpu',
+        generator: Optional[torch.Generator] = None,
+    ) -> torch.Tensor:
+        """Draw masks (deterministic; ``generator`` is unused).
+
+        Args:
+            batch_size (int): Number of masks ``B``.
+            grid_size (int | Tuple[int, int]): The token grid ``(h, w)``.
+            device (str | torch.device): Device of the result.
+                Defaults to 'cpu'.
+            generator (torch.Generator, optional): Unused; accepted for the
+                common generator interface. Defaults to None.
+
+        Returns:
+            torch.Tensor: Bool masks ``[B, h * w]``, True = masked.
+        """
+        h, w = self.as_grid(grid_size)
+        k = self.cell_size
+        rows = torch.arange(h, device=device) % k == 0
+        cols = torch.arange(w, device=device) % k == 0
+        keep = rows[:, None] & cols[None, :]
+        return (~keep).flatten().expand(batch_size, -1).contiguous()
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(cell_size={self.cell_size})'

@@ -1,0 +1,59 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+"""Uniform random masking (MAE)."""
+
+from typing import Optional, Union
+
+import torch
+
+from mmmim.registry import TASK_UTILS
+
+from .base import BaseMaskGenerator, GridSize
+
+__all__ = ['RandomMaskGenerator']
+
+
+@TASK_UTILS.register_module()
+class RandomMaskGenerator(BaseMaskGenerator):
+    """Mask a uniformly random subset of tokens, as MAE does.
+
+    Each sample ranks its tokens by uniform noise and keeps the
+    ``int(L * (1 - mask_ratio))`` lowest, exactly as the official
+    ``random_masking`` (argsort of noise).
+
+    Args:
+        mask_ratio (float): Fraction of masked tokens, in (0, 1).
+            Defaults to 0.75.
+    """
+
+    def __init__(self, mask_ratio: float = 0.75) -> None:
+        super().__init__(mask_ratio)
+
+    def __call__(
+        self,
+        batch_size: int,
+        grid_size: GridSize,
+        device: Union[str, torch.device] = 'cpu',
+        generator: Optional[torch.Generator] = None,
+    ) -> torch.Tensor:
+        """Draw masks.
+
+        Args:
+            batch_size (int): Number of masks ``B``.
+            grid_size (int | Tuple[int, int]): The token grid ``(h, w)``.
+            device (str | torch.device): Device of the result.
+                Defaults to 'cpu'.
+            generator (torch.Generator, optional): Random source on
+                ``device``. Defaults to None (the global RNG).
+
+        Returns:
+            torch.Tensor: Bool masks ``[B, h * w]``, True = masked.
+        """
+        h, w = self.as_grid(grid_size)
+        num_visible = h * w - self.num_masked((h, w))
+        noise = torch.rand(
+            batch_size, h * w, device=device, generator=generator
+        )
+        # rank[b, t] = position of token t in the ascending noise order; the
+        # num_visible smallest are kept (official ids_shuffle[:, :len_keep]).
+        rank = torch.argsort(torch.argsort(noise, dim=1), dim=1)
+        return rank >= num_visible

@@ -1,0 +1,28 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+from .builder import build_in_mmmim
+from .patch_embed import PatchEmbed2d
+from .patchify import patchify, unpatchify
+from .pos_embed import build_2d_sincos_pos_embed, resize_pos_embed
+from .token_ops import check_mask, gather_tokens, mask_to_ids
+from .transformer import (
+    apply_block,
+    build_norm_layer_cls,
+    build_vit_blocks,
+    init_vit_weights,
+)
+
+__all__ = [
+    'build_in_mmmim',
+    'PatchEmbed2d',
+    'patchify',
+    'unpatchify',
+    'build_2d_sincos_pos_embed',
+    'resize_pos_embed',
+    'check_mask',
+    'gather_tokens',
+    'mask_to_ids',
+    'apply_block',
+    'build_norm_layer_cls',
+    'build_vit_blocks',
+    'init_vit_weights',
+]

@@ -1,0 +1,167 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+"""Checkpoint loading that keeps ``torch.load``'s ``weights_only`` safety.
+
+Since torch 2.6 ``torch.load`` refuses pickled objects other than tensors
+and plain containers. mmengine 0.10.7 checkpoints also hold its
+``HistoryBuffer`` (NumPy arrays inside) in the message hub, so ``--resume``
+fails with an ``UnpicklingError``. Instead of switching the check off
+globally, mmmim allow-lists exactly the types that mmengine writes and
+routes mmengine's local and HTTP checkpoint loaders through
+:func:`safe_torch_load`. A file carrying any other pickled object is refused
+with a message; users opt in per process for files they trust with
+``MMMIM_TRUST_CHECKPOINTS=1``.
+"""
+
+import io
+import os
+import pickle
+from typing import Any, Callable, List, Union
+
+import numpy as np
+import torch
+
+TRUST_ENV_VAR = 'MMMIM_TRUST_CHECKPOINTS'
+
+
+def _numpy_globals() -> List[Any]:
+    """NumPy objects that appear when arrays or scalars are pickled."""
+    try:  # NumPy >= 2 moved the private module.
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # pragma: no cover - NumPy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtype_classes = [
+        type(np.dtype(name))
+        for name in (
+            'bool',
+            'int8',
+            'int16',
+            'int32',
+            'int64',
+            'uint8',
+            'float16',
+            'float32',
+            'float64',
+        )
+    ]
+    return [_reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
+
+
+def _history_buffer_getattr(owner: Any, name: str) -> Any:
+    """A ``getattr`` restricted to ``HistoryBuffer``'s statistics methods.
+
+    ``HistoryBuffer.__getstate__`` pickles its class-level statistics methods
+    as ``getattr(HistoryBuffer, 'mean')``. Allowing the builtin ``getattr``
+    would let a file reach any attribute, so the unpickler gets this stand-in
+    under the name ``builtins.getattr`` instead.
+    """
+    from mmengine.logging import HistoryBuffer
+
+    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(
+        f'getattr({owner!r}, {name!r}) is not allowed in a checkpoint.'
+    )
+
+
+def checkpoint_safe_globals() -> List[Any]:
+    """Return the allow-list of non-tensor types in mmengine checkpoints."""
+    from mmengine.logging import HistoryBuffer
+
+    return [
+        HistoryBuffer,
+        (_history_buffer_getattr, 'builtins.getattr'),
+        *_numpy_globals(),
+    ]
+
+
+def _trusted_by_env() -> bool:
+    return os.environ.get(TRUST_ENV_VAR, '0').lower() in ('1', 'true', 'yes')
+
+
+def _refusal(source: str, error: Exception) -> pickle.UnpicklingError:
+    return pickle.UnpicklingError(
+        f'Refused to load checkpoint {source!r}: it contains pickled '
+        f'objects outside the allow-list of safe types ({error}). '
+        'Checkpoints written by mmmim/mmengine and tensor-only files load '
+        'safely; official checkpoints should go through '
+        'tools/model_converters/*_to_mmmim.py. If you trust this file, '
+        f'set {TRUST_ENV_VAR}=1 to load it with full unpickling '
+        '(this can execute arbitrary code).'
+    )
+
+
+def safe_torch_load(
+    file: Union[str, io.IOBase],
+    map_location: Any = 'cpu',
+    trusted: bool = False,
+) -> Any:
+    """Load a checkpoint with ``weights_only=True`` plus the allow-list.
+
+    Args:
+        file (str | file-like): Path or open binary file.
+        map_location: Passed to :func:`torch.load`. Defaults to 'cpu'.
+        trusted (bool): Load with full unpickling, for files the caller
+            trusts. Also enabled by ``MMMIM_TRUST_CHECKPOINTS=1``.
+
+    Returns:
+        The unpickled checkpoint.
+
+    Raises:
+        pickle.UnpicklingError: If the file holds objects outside the
+            allow-list and it is not trusted.
+    """
+    if trusted or _trusted_by_env():
+        return torch.load(file, map_location=map_location, weights_only=False)
+    with torch.serialization.safe_globals(checkpoint_safe_globals()):
+        try:
+            return torch.load(
+                file, map_location=map_location, weights_only=True
+            )
+        except pickle.UnpicklingError as error:
+            raise _refusal(str(getattr(file, 'name', file)), error) from None
+
+
+def _load_from_local(filename: str, map_location: Any = None) -> Any:
+    filename = os.path.expanduser(filename)
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return safe_torch_load(filename, map_location=map_location)
+
+
+def _load_from_http(
+    filename: str,
+    map_location: Any = None,
+    model_dir: Union[str, None] = None,
+    progress: bool = True,
+) -> Any:
+    from mmengine.dist import get_dist_info
+    from torch.hub import download_url_to_file, get_dir
+
+    rank, _ = get_dist_info()
+    model_dir = model_dir or os.path.join(get_dir(), 'checkpoints')
+    os.makedirs(model_dir, exist_ok=True)
+    cached = os.path.join(model_dir, os.path.basename(filename))
+    if rank == 0 and not os.path.exists(cached):
+        download_url_to_file(filename, cached, progress=progress)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+    return safe_torch_load(cached, map_location=map_location)
+
+
+_INSTALLED: List[Callable] = []
+
+
+def install_safe_checkpoint_loader() -> None:
+    """Route mmengine's local and HTTP checkpoint loading through
+    :func:`safe_torch_load`. Idempotent."""
+    if _INSTALLED:
+        return
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=_load_from_local, force=True
+    )
+    CheckpointLoader.register_scheme(
+        prefixes=['http://', 'https://'], loader=_load_from_http, force=True
+    )
+    _INSTALLED.append(_load_from_local)
