@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 TRUST_ENV_VAR = 'MMMIM_TRUST_CHECKPOINTS'
+BUILTIN_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
 
 
 def _numpy_globals() -> List[Any]:
@@ -56,7 +57,10 @@ def _history_buffer_getattr(owner: Any, name: str) -> Any:
     """
     from mmengine.logging import HistoryBuffer
 
-    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # The built-in statistics are registered lazily (on the first
+    # instance), so they are allowed by name as well.
+    allowed = BUILTIN_STATISTICS | set(HistoryBuffer._statistics_methods)
+    if owner is HistoryBuffer and name in allowed:
         return getattr(owner, name)
     raise pickle.UnpicklingError(
         f'getattr({owner!r}, {name!r}) is not allowed in a checkpoint.'

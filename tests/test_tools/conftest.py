@@ -15,6 +15,7 @@ def run_tool(
     cwd: Path = REPO_ROOT,
     timeout: int = 300,
     env_extra: dict = None,
+    expect_rc: int = 0,
 ) -> subprocess.CompletedProcess:
     """Run a repository tool in a subprocess with the repo on PYTHONPATH."""
     env = dict(os.environ)
@@ -31,7 +32,7 @@ def run_tool(
     proc = subprocess.run(
         cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
-    if proc.returncode != 0:
+    if proc.returncode != expect_rc:
         raise AssertionError(
             f'{cmd} failed ({proc.returncode}):\n'
             f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}'

@@ -70,11 +70,22 @@ else
     # PATH must include the venv so that ninja is found by torch's builder.
     VENV_BIN=$(dirname "$PYTHON")
     mkdir -p "$WORK/dist"
-    log "compiling (MMCV_WITH_OPS=1 FORCE_CUDA=$FORCE_CUDA); log: $WORK/build.log"
-    if ! (cd "$SRC" && PATH="$VENV_BIN:$PATH" MMCV_WITH_OPS=1 FORCE_CUDA="$FORCE_CUDA" \
-            MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-            "$PYTHON" -m pip wheel --no-build-isolation --no-deps -w "$WORK/dist" . \
-            > "$WORK/build.log" 2>&1); then
+    OPS="$SRC/mmcv/ops/csrc/pytorch"
+    TOTAL=$(( $(ls "$OPS"/*.cpp "$OPS"/cpu/*.cpp | wc -l) ))
+    [ "$FORCE_CUDA" = "1" ] && TOTAL=$(( TOTAL + $(ls "$OPS"/cuda/*.cu | wc -l) ))
+    log "compiling $TOTAL C++ files (MMCV_WITH_OPS=1 FORCE_CUDA=$FORCE_CUDA); log: $WORK/build.log"
+    (cd "$SRC" && PATH="$VENV_BIN:$PATH" MMCV_WITH_OPS=1 FORCE_CUDA="$FORCE_CUDA" \
+        MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+        "$PYTHON" -m pip wheel -v --no-build-isolation --no-deps -w "$WORK/dist" . \
+        > "$WORK/build.log" 2>&1) &
+    BUILD_PID=$!
+    START=$(date +%s)
+    while kill -0 "$BUILD_PID" 2>/dev/null; do
+        sleep 30
+        DONE=$(find "$SRC/build" -name '*.o' 2>/dev/null | wc -l)
+        log "compiled ${DONE}/${TOTAL} files ($(( ($(date +%s) - START) / 60 )) min)"
+    done
+    if ! wait "$BUILD_PID"; then
         tail -n 40 "$WORK/build.log" >&2
         fail "mmcv build failed (last lines above). A C++20 compiler (g++ >= 10) and the Python headers are required."
     fi

@@ -83,9 +83,10 @@ def describe_arch(state_dict: Dict) -> dict:
         in_channels=proj.shape[1],
         patch_size=proj.shape[-1],
         num_layers=num_layers,
-        num_patches=state_dict['pos_embed'].shape[1] - 1,
         feedforward_channels=state_dict['blocks.0.mlp.fc1.weight'].shape[0],
     )
+    if 'pos_embed' in state_dict:  # the cls row is not a patch
+        arch['num_patches'] = state_dict['pos_embed'].shape[1] - 1
     if 'decoder_embed.weight' in state_dict:
         arch['decoder_embed_dims'] = state_dict['decoder_embed.weight'].shape[
             0

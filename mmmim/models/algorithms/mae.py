@@ -1,7 +1,7 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """Masked Autoencoders (He et al., 2021)."""
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 import torch
 
@@ -37,7 +37,7 @@ class MAE(BaseMIM):
         neck: dict,
         head: dict,
         data_preprocessor: Optional[dict] = None,
-        init_cfg: Optional[dict] = None,
+        init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
         super().__init__(
             backbone=backbone,

@@ -19,8 +19,11 @@ from ..utils import (
     build_vit_blocks,
     check_mask,
     gather_tokens,
+    grid_of,
     init_vit_weights,
     mask_to_ids,
+    parse_arch,
+    parse_out_indices,
     resize_pos_embed,
 )
 
@@ -127,24 +130,46 @@ class MAEViT(BaseModule):
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
-        arch_cfg = self._parse_arch(arch)
+        arch_cfg = parse_arch(arch, self.arch_zoo, 'MAEViT')
         self.embed_dims = arch_cfg['embed_dims']
         self.num_layers = arch_cfg['num_layers']
-        self.grid_size = self._grid_of(img_size, patch_size)
+        self.grid_size = grid_of(img_size, patch_size)
         self.patch_size = patch_size
         if out_type not in self.out_types:
             raise ValueError(
                 f'unknown out_type {out_type!r}; choose from {self.out_types}'
             )
         self.out_type = out_type
-        self.out_indices = self._parse_out_indices(out_indices)
+        self.out_indices = parse_out_indices(out_indices, self.num_layers)
         self.encoder_mask_token = encoder_mask_token
         self.with_cp = with_cp
         self.frozen_stages = frozen_stages
         self.mask_generator = build_in_mmmim(TASK_UTILS, mask_generator)
+        self._init_layers(
+            arch_cfg,
+            in_channels,
+            qkv_bias,
+            drop_path_rate,
+            norm_cfg,
+            final_norm,
+            pos_embed_trainable,
+        )
+        self.register_load_state_dict_pre_hook(self._resize_pos_embed_hook)
+        self._freeze_stages()
 
+    def _init_layers(
+        self,
+        arch_cfg: dict,
+        in_channels: int,
+        qkv_bias: bool,
+        drop_path_rate: float,
+        norm_cfg: dict,
+        final_norm: bool,
+        pos_embed_trainable: bool,
+    ) -> None:
+        """Create the parameters under their official names."""
         dims = self.embed_dims
-        self.patch_embed = PatchEmbed2d(in_channels, dims, patch_size)
+        self.patch_embed = PatchEmbed2d(in_channels, dims, self.patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dims))
         # A fixed sin-cos table; a Parameter (not a buffer) so that its key
         # and fine-tuning behaviour match the official checkpoints.
@@ -152,7 +177,7 @@ class MAEViT(BaseModule):
             build_2d_sincos_pos_embed(self.grid_size, dims, cls_token=True),
             requires_grad=pos_embed_trainable,
         )
-        if encoder_mask_token:
+        if self.encoder_mask_token:
             self.mask_token = nn.Parameter(torch.zeros(1, 1, dims))
         self.blocks = build_vit_blocks(
             self.num_layers,
@@ -165,64 +190,8 @@ class MAEViT(BaseModule):
         )
         norm_layer = build_norm_layer_cls(norm_cfg)
         self.norm = norm_layer(dims) if final_norm else None
-        if out_type == 'avg_featmap':
+        if self.out_type == 'avg_featmap':
             self.fc_norm = norm_layer(dims)
-        self.register_load_state_dict_pre_hook(self._resize_pos_embed_hook)
-        self._freeze_stages()
-
-    @classmethod
-    def _parse_arch(cls, arch: Union[str, dict]) -> dict:
-        """Resolve ``arch`` to a dict of the four architecture numbers."""
-        keys = {
-            'embed_dims',
-            'num_layers',
-            'num_heads',
-            'feedforward_channels',
-        }
-        if isinstance(arch, str):
-            if arch.lower() not in cls.arch_zoo:
-                raise KeyError(
-                    f'unknown MAEViT arch {arch!r}; choose from '
-                    f'{sorted(cls.arch_zoo)} or pass a dict with '
-                    f'{sorted(keys)}'
-                )
-            return dict(cls.arch_zoo[arch.lower()])
-        if not isinstance(arch, dict) or not keys <= set(arch):
-            raise ValueError(
-                f'a custom arch must be a dict with keys '
-                f'{sorted(keys)}, got {arch!r}'
-            )
-        return dict(arch)
-
-    @staticmethod
-    def _grid_of(
-        img_size: Union[int, Tuple[int, int]], patch_size: int
-    ) -> Tuple[int, int]:
-        """The patch grid of ``img_size``, checking divisibility."""
-        h, w = (img_size, img_size) if isinstance(img_size, int) else img_size
-        if h % patch_size or w % patch_size:
-            raise ValueError(
-                f'img_size {h}x{w} is not divisible by patch_size '
-                f'{patch_size}; use a multiple of {patch_size}'
-            )
-        return h // patch_size, w // patch_size
-
-    def _parse_out_indices(
-        self, out_indices: Union[int, Sequence[int]]
-    ) -> Tuple[int, ...]:
-        """Normalise ``out_indices`` to non-negative block indices."""
-        if isinstance(out_indices, int):
-            out_indices = [out_indices]
-        parsed = []
-        for index in out_indices:
-            real = index % self.num_layers if index < 0 else index
-            if not 0 <= real < self.num_layers or index < -self.num_layers:
-                raise ValueError(
-                    f'out_indices {index} is out of range for '
-                    f'{self.num_layers} layers'
-                )
-            parsed.append(real)
-        return tuple(parsed)
 
     def init_weights(self) -> None:
         """Official MAE init, then ``init_cfg`` (e.g. a checkpoint)."""

@@ -1,4 +1,5 @@
 # Copyright (c) mmmim contributors. All rights reserved.
+from .backbone_args import grid_of, parse_arch, parse_out_indices
 from .builder import build_in_mmmim
 from .patch_embed import PatchEmbed2d
 from .patchify import patchify, unpatchify
@@ -12,6 +13,9 @@ from .transformer import (
 )
 
 __all__ = [
+    'grid_of',
+    'parse_arch',
+    'parse_out_indices',
     'build_in_mmmim',
     'PatchEmbed2d',
     'patchify',

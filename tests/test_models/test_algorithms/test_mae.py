@@ -166,7 +166,7 @@ def test_default_data_preprocessor_and_train_step(tiny_mae_cfg):
     log_vars = model.train_step(
         dict(inputs=[torch.stack(imgs)], data_samples=samples), optim
     )
-    assert np.isfinite(float(log_vars['loss']))
+    assert torch.isfinite(torch.as_tensor(log_vars['loss']).detach())
     preds = model.val_step(
         dict(inputs=[torch.stack(imgs)], data_samples=samples)
     )
@@ -204,8 +204,20 @@ class _RecordOps(TorchDispatchMode):
         self.ops = set()
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.ops.add(str(func.overloadpacket))
+        name = str(func.overloadpacket)
+        if name == 'aten.index' and any(
+            i is not None and i.dtype == torch.bool for i in args[1]
+        ):
+            name = 'aten.index[bool]'  # boolean indexing
+        self.ops.add(name)
         return func(*args, **(kwargs or {}))
+
+
+def test_recorder_catches_syncs():
+    x = torch.randn(3, 4)
+    with _RecordOps() as recorder:
+        x[x > 0].sum().item()
+    assert {'aten.index[bool]', 'aten._local_scalar_dense'} <= recorder.ops
 
 
 def test_training_step_has_no_host_sync_or_boolean_indexing(tiny_mae_cfg):
@@ -215,6 +227,49 @@ def test_training_step_has_no_host_sync_or_boolean_indexing(tiny_mae_cfg):
         model(x, mode='loss')['loss'].backward()
     # .item()/.tolist()/bool() read back through _local_scalar_dense;
     # boolean indexing needs nonzero (a sync and a dynamic shape on GPU).
-    forbidden = {'aten._local_scalar_dense', 'aten.nonzero', 'aten.masked_select'}
+    forbidden = {
+        'aten._local_scalar_dense',
+        'aten.nonzero',
+        'aten.masked_select',
+        'aten.index[bool]',
+    }
     assert 'aten.gather' in recorder.ops
     assert not recorder.ops & forbidden
+
+
+def test_data_side_mask_through_pack_inputs(tiny_mae_cfg):
+    pytest.importorskip('mmcv', reason='mmpretrain needs mmcv')
+    from mmengine.dataset import Compose, default_collate
+
+    from mmmim.registry import TRANSFORMS
+
+    pipeline = Compose(
+        [
+            TRANSFORMS.build(t)
+            for t in (
+                dict(
+                    type='mmmim.GenerateMask',
+                    mask_generator=dict(
+                        type='BlockMaskGenerator', mask_ratio=0.5
+                    ),
+                    patch_size=8,
+                ),
+                dict(type='mmpretrain.PackInputs', algorithm_keys=['mask']),
+            )
+        ]
+    )
+    rng = np.random.default_rng(0)
+    batch = default_collate(
+        [
+            pipeline(dict(img=rng.integers(0, 256, (32, 32, 3), np.uint8)))
+            for _ in range(2)
+        ]
+    )
+    cfg = copy.deepcopy(tiny_mae_cfg)
+    cfg.pop('data_preprocessor')
+    model = _build(cfg).eval()
+    data = model.data_preprocessor(batch)
+    masks = np.stack([s.mask for s in data['data_samples']])
+    latent, used = model(**data, mode='tensor')
+    assert latent.shape == (2, 1 + 8, 32)  # 50% of 16 patches visible
+    assert np.array_equal(used.numpy(), masks)

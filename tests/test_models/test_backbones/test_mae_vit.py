@@ -129,7 +129,7 @@ def test_errors(tiny_arch):
         model(torch.randn(1, 3, 36, 32))
     with pytest.raises(KeyError, match=r"choose from \['b', 'h', 'l'\]"):
         MAEViT('xl')
-    with pytest.raises(ValueError, match='custom arch'):
+    with pytest.raises(ValueError, match='custom MAEViT arch'):
         MAEViT(dict(embed_dims=32))
     with pytest.raises(ValueError, match='out_type'):
         MAEViT(tiny_arch, img_size=32, patch_size=8, out_type='tokens')

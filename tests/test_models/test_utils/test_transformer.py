@@ -7,7 +7,10 @@ from mmmim.models.utils import (
     apply_block,
     build_norm_layer_cls,
     build_vit_blocks,
+    grid_of,
     init_vit_weights,
+    parse_arch,
+    parse_out_indices,
 )
 
 
@@ -56,3 +59,21 @@ def test_init_vit_weights():
     assert torch.all(linear.bias == 0)
     assert linear.weight.abs().max() <= (6 / 12) ** 0.5
     assert torch.all(norm.weight == 1) and torch.all(norm.bias == 0)
+
+
+def test_backbone_args():
+    zoo = dict(
+        b=dict(
+            embed_dims=8, num_layers=2, num_heads=2, feedforward_channels=16
+        )
+    )
+    assert parse_arch('B', zoo, 'X')['embed_dims'] == 8
+    with pytest.raises(KeyError, match="unknown X arch 'q'"):
+        parse_arch('q', zoo, 'X')
+    assert parse_out_indices(-1, 4) == (3,)
+    assert parse_out_indices((0, -2), 4) == (0, 2)
+    with pytest.raises(ValueError, match='out of range'):
+        parse_out_indices(-5, 4)
+    assert grid_of(32, 8) == (4, 4) and grid_of((16, 32), 8) == (2, 4)
+    with pytest.raises(ValueError, match='not divisible'):
+        grid_of((16, 30), 8)
