@@ -80,21 +80,17 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         )
 
     if args.amp:
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper in ('AmpOptimWrapper', 'mmengine.AmpOptimWrapper'):
-            print('AMP training is already enabled in the config.')
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper not in ('OptimWrapper', 'mmengine.OptimWrapper'):
+            print(f'--amp ignored: the config already uses {wrapper}.')
+        elif args.amp_dtype == 'bfloat16':
+            # bf16 needs no loss scaling and runs on CPUs too.
+            cfg.optim_wrapper.type = 'mmmim.AutocastOptimWrapper'
+            cfg.optim_wrapper.dtype = 'bfloat16'
         else:
-            assert optim_wrapper in (
-                'OptimWrapper',
-                'mmengine.OptimWrapper',
-            ), (
-                '`--amp` is only supported with an OptimWrapper, '
-                f'not {optim_wrapper}.'
-            )
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.dtype = args.amp_dtype
-            if args.amp_dtype == 'float16':
-                cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+            cfg.optim_wrapper.dtype = 'float16'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
         cfg.resume = True

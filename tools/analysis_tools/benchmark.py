@@ -7,11 +7,14 @@ and masking rate. Steps (forward, backward, optimizer) are interleaved ABBA
 so that drift cancels; the headline is the median of per-pair time ratios
 (reference / mmmim, > 1 means mmmim is faster).
 
-Two settings are reported:
-  * ``default``: each implementation with its own default recipe (mmmim:
-    fused AdamW; mmpretrain: torch's default AdamW);
-  * ``equal``: both with the same optimizer implementation, to show that
-    mmmim's model itself is never slower.
+Three settings are reported:
+  * ``default``: each implementation with its own default recipe. mmmim:
+    bf16 autocast without loss scaling (``AutocastOptimWrapper``) and fused
+    AdamW. mmpretrain: its ``AmpOptimWrapper`` recipe (fp16 autocast with a
+    GradScaler) on CUDA; on a CPU, where that wrapper refuses to start, fp32
+    with torch's default AdamW;
+  * ``equal-fp32`` and ``equal-bf16``: both with the same precision and the
+    same (fused) AdamW, to show that mmmim's model itself is never slower.
 
 CPU protocol (``reference/performance.md`` section 9): one thread, CPU
 process time, fixed input, ``torch.manual_seed(1000 + step)`` before every
@@ -28,7 +31,7 @@ import os
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Callable, List, Optional
 
 import torch
 
@@ -179,7 +182,7 @@ class Candidate:
         loss_fn: Callable,
         optim_kind: str,
         device: torch.device,
-        amp_dtype,
+        amp_dtype: Optional[torch.dtype],
     ) -> None:
         self.name, self.loss_fn = name, loss_fn
         self.model = model.to(device).train()
@@ -190,6 +193,12 @@ class Candidate:
         self.fwd_bwd: List[float] = []
         self.opt: List[float] = []
         self.saved_bytes = 0
+        # fp16 needs loss scaling (as mmengine's AmpOptimWrapper does).
+        self.scaler = (
+            torch.amp.GradScaler(device.type)
+            if amp_dtype == torch.float16
+            else None
+        )
 
     def _forward_backward(self, imgs: torch.Tensor) -> None:
         saved = []
@@ -205,14 +214,23 @@ class Candidate:
                 enabled=self.amp_dtype is not None,
             ):
                 loss = self.loss_fn(self.model, imgs)
+        if self.scaler is not None:
+            loss = self.scaler.scale(loss)
         loss.backward()
         self.saved_bytes = sum(saved)
+
+    def _optimizer_step(self) -> None:
+        if self.scaler is None:
+            self.optimizer.step()
+        else:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
 
     def step(self, imgs: torch.Tensor, seed: int, record: bool) -> float:
         torch.manual_seed(seed)
         self.optimizer.zero_grad(set_to_none=True)
         t_fb = self.timer(lambda: self._forward_backward(imgs))
-        t_opt = self.timer(self.optimizer.step)
+        t_opt = self.timer(self._optimizer_step)
         if record:
             self.fwd_bwd.append(t_fb)
             self.opt.append(t_opt)
@@ -224,33 +242,43 @@ def _quartiles(values: List[float]) -> tuple:
     return statistics.median(values), q[2] - q[0]
 
 
+def _label(impl: str, optim_kind: str, amp_dtype) -> str:
+    precision = 'fp32' if amp_dtype is None else str(amp_dtype).split('.')[-1]
+    return f'{impl} ({precision}, {optim_kind} AdamW)'
+
+
 def compare(
     size: str,
     batch: int,
     pairs: int,
     warmup: int,
-    optim_kinds: Dict[str, str],
+    setting: dict,
     device: torch.device,
-    amp_dtype,
 ) -> dict:
-    """Run one interleaved comparison and return its statistics."""
+    """Run one interleaved comparison and return its statistics.
+
+    ``setting`` maps 'reference' and 'mmmim' to (AdamW kind, autocast dtype
+    or None).
+    """
     torch.manual_seed(0)
+    kind, amp = setting['reference']
     reference = Candidate(
-        f'mmpretrain ({optim_kinds["reference"]} AdamW)',
+        _label('mmpretrain', kind, amp),
         build_mmpretrain_mae(size),
         mmpretrain_loss,
-        optim_kinds['reference'],
+        kind,
         device,
-        amp_dtype,
+        amp,
     )
     torch.manual_seed(0)
+    kind, amp = setting['mmmim']
     ours = Candidate(
-        f'mmmim ({optim_kinds["mmmim"]} AdamW)',
+        _label('mmmim', kind, amp),
         build_mmmim_mae(size),
         mmmim_loss,
-        optim_kinds['mmmim'],
+        kind,
         device,
-        amp_dtype,
+        amp,
     )
     img = SIZES[size][0]
     imgs = torch.randn(
@@ -271,7 +299,7 @@ def compare(
 def report(title: str, result: dict, batch: int) -> None:
     print(f'\n== {title} ==')
     header = (
-        f'{"implementation":34s} {"step ms":>9s} {"IQR":>7s} '
+        f'{"implementation":40s} {"step ms":>9s} {"IQR":>7s} '
         f'{"fwd+bwd":>9s} {"opt":>8s} {"img/s":>8s} {"saved MiB":>10s}'
     )
     print(header)
@@ -279,7 +307,7 @@ def report(title: str, result: dict, batch: int) -> None:
         totals = [a + b for a, b in zip(cand.fwd_bwd, cand.opt)]
         median, iqr = _quartiles(totals)
         print(
-            f'{cand.name:34s} {median:9.1f} {iqr:7.1f} '
+            f'{cand.name:42s} {median:9.1f} {iqr:7.1f} '
             f'{statistics.median(cand.fwd_bwd):9.1f} '
             f'{statistics.median(cand.opt):8.1f} '
             f'{batch / median * 1000:8.2f} '
@@ -303,13 +331,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--device', default='cpu')
     parser.add_argument(
-        '--amp', action='store_true', help='bf16 autocast (GPU default)'
-    )
-    parser.add_argument(
         '--settings',
         nargs='+',
-        default=['default', 'equal'],
-        choices=['default', 'equal'],
+        default=['default', 'equal-fp32', 'equal-bf16'],
+        choices=['default', 'equal-fp32', 'equal-bf16'],
     )
     return parser.parse_args()
 
@@ -319,7 +344,6 @@ def main() -> None:
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
-    amp_dtype = torch.bfloat16 if args.amp or device.type == 'cuda' else None
     import mmpretrain
     import timm
 
@@ -327,15 +351,20 @@ def main() -> None:
         f'torch {torch.__version__}, timm {timm.__version__}, '
         f'mmpretrain {mmpretrain.__version__}, device {device}, '
         f'threads {args.threads}, size {args.size}, batch {args.batch}, '
-        f'amp {amp_dtype}, TIMM_FUSED_ATTN='
-        f'{os.environ.get("TIMM_FUSED_ATTN", "default")}, load average '
-        f'{os.getloadavg()[0]:.2f}'
+        f'TIMM_FUSED_ATTN={os.environ.get("TIMM_FUSED_ATTN", "default")}, '
+        f'load average {os.getloadavg()[0]:.2f}'
     )
-    # mmpretrain's default: torch AdamW without foreach/fused flags, which
-    # is the for-loop implementation on CPU and foreach on CUDA.
+    bf16 = torch.bfloat16
+    # mmpretrain's default recipe: fp16 AMP with torch's default AdamW
+    # (foreach on CUDA); on CPU its AmpOptimWrapper cannot start: fp32.
+    reference_default = (
+        'default',
+        torch.float16 if device.type == 'cuda' else None,
+    )
     settings = {
-        'default': dict(reference='default', mmmim='fused'),
-        'equal': dict(reference='fused', mmmim='fused'),
+        'default': dict(reference=reference_default, mmmim=('fused', bf16)),
+        'equal-fp32': dict(reference=('fused', None), mmmim=('fused', None)),
+        'equal-bf16': dict(reference=('fused', bf16), mmmim=('fused', bf16)),
     }
     for name in args.settings:
         result = compare(
@@ -345,12 +374,9 @@ def main() -> None:
             args.warmup,
             settings[name],
             device,
-            amp_dtype,
         )
         report(
-            f'{args.method.upper()} {args.size}, {name} settings',
-            result,
-            args.batch,
+            f'{args.method.upper()} {args.size}, {name}', result, args.batch
         )
     sys.stdout.flush()
 
