@@ -1,5 +1,6 @@
 # Copyright (c) mmmim contributors. All rights reserved.
+from .non_finite_guard_hook import NonFiniteGuardHook
 from .random_state_hook import RandomStateHook
 from .reconstruction_hook import ReconstructionVisHook
 
-__all__ = ['RandomStateHook', 'ReconstructionVisHook']
+__all__ = ['NonFiniteGuardHook', 'RandomStateHook', 'ReconstructionVisHook']
