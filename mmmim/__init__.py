@@ -4,6 +4,7 @@
 import mmengine
 from mmengine.utils import digit_version
 
+from .utils.atomic_io import install_atomic_local_backend
 from .utils.safe_checkpoint import install_safe_checkpoint_loader
 from .version import __version__, version_info
 
@@ -23,5 +24,8 @@ if not (
 # mmengine 0.10.7 calls torch.load() without weights_only; route its local
 # loader through an allow-list instead of disabling the safety check.
 install_safe_checkpoint_loader()
+# Checkpoints and other files written through mmengine's local backend are
+# written atomically (temporary file + rename).
+install_atomic_local_backend()
 
 __all__ = ['__version__', 'version_info']

@@ -1,6 +1,12 @@
 # Copyright (c) mmmim contributors. All rights reserved.
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .non_finite_guard_hook import NonFiniteGuardHook
 from .random_state_hook import RandomStateHook
 from .reconstruction_hook import ReconstructionVisHook
 
-__all__ = ['NonFiniteGuardHook', 'RandomStateHook', 'ReconstructionVisHook']
+__all__ = [
+    'AtomicCheckpointHook',
+    'NonFiniteGuardHook',
+    'RandomStateHook',
+    'ReconstructionVisHook',
+]

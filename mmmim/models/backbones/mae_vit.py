@@ -21,6 +21,8 @@ from ..utils import (
     gather_tokens,
     grid_of,
     init_vit_weights,
+    is_pretrained_cfg,
+    load_pretrained,
     mask_to_ids,
     parse_arch,
     parse_out_indices,
@@ -79,11 +81,17 @@ class MAEViT(BaseModule):
         with_cp (bool): Gradient checkpointing of every block.
             Defaults to False.
         frozen_stages (int): Freeze the embeddings and the first
-            ``frozen_stages`` blocks (-1: nothing). Defaults to -1.
+            ``frozen_stages`` blocks (-1: nothing); ``num_layers`` freezes
+            the norms too (linear probing), ``num_layers - k`` fine-tunes
+            the last ``k`` blocks. Defaults to -1.
         pos_embed_trainable (bool): Make ``pos_embed`` learnable, as the
             official fine-tuning does; pre-training keeps the sin-cos table
             frozen. Defaults to False.
-        init_cfg (dict | list, optional): Init config. Defaults to None.
+        init_cfg (dict | list, optional): Init config. A
+            ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``
+            is loaded non-strictly with a logged report (also kept in
+            ``self.load_report``) and ``pos_embed`` resized to this grid.
+            Defaults to None.
     """
 
     arch_zoo: Dict[str, dict] = {
@@ -205,6 +213,13 @@ class MAEViT(BaseModule):
             if self.encoder_mask_token:
                 nn.init.normal_(self.mask_token, std=0.02)
             self.apply(init_vit_weights)
+        if is_pretrained_cfg(self.init_cfg):
+            # Load with a report of loaded, newly initialised, unexpected
+            # and ignored keys (mmengine's loader drops most of that).
+            if not self._is_init:
+                self.load_report = load_pretrained(self, self.init_cfg)
+                self._is_init = True
+            return
         super().init_weights()
 
     def forward(
@@ -347,8 +362,14 @@ class MAEViT(BaseModule):
         if self.frozen_stages < 0:
             return
         frozen = [self.patch_embed, *self.blocks[: self.frozen_stages]]
-        if self.frozen_stages >= self.num_layers and self.norm is not None:
-            frozen.append(self.norm)
+        if self.frozen_stages >= self.num_layers:
+            # The whole encoder: its output norms too (as mmpretrain's ViT;
+            # a frozen fresh fc_norm is the official linear-probe LN).
+            frozen.extend(
+                getattr(self, name)
+                for name in ('norm', 'fc_norm')
+                if getattr(self, name, None) is not None
+            )
         for module in frozen:
             module.eval()
             for param in module.parameters():

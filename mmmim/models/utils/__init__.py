@@ -1,9 +1,23 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 from .backbone_args import grid_of, parse_arch, parse_out_indices
 from .builder import build_in_mmmim
+from .layer_scale_block import (
+    LayerScaleBlock,
+    RelPosAttention,
+    apply_bias_block,
+)
 from .patch_embed import PatchEmbed2d
 from .patchify import patchify, unpatchify
 from .pos_embed import build_2d_sincos_pos_embed, resize_pos_embed
+from .rel_pos_bias import (
+    RelativePositionBias,
+    bias_from_table,
+    build_rel_pos_index,
+    cubic_spline_matrix,
+    geometric_offsets,
+    resize_rel_pos_bias_table,
+)
+from .pretrained import is_pretrained_cfg, load_pretrained
 from .token_ops import check_mask, gather_tokens, mask_to_ids
 from .transformer import (
     apply_block,
@@ -22,6 +36,8 @@ __all__ = [
     'unpatchify',
     'build_2d_sincos_pos_embed',
     'resize_pos_embed',
+    'is_pretrained_cfg',
+    'load_pretrained',
     'check_mask',
     'gather_tokens',
     'mask_to_ids',
@@ -29,4 +45,13 @@ __all__ = [
     'build_norm_layer_cls',
     'build_vit_blocks',
     'init_vit_weights',
+    'LayerScaleBlock',
+    'RelPosAttention',
+    'apply_bias_block',
+    'RelativePositionBias',
+    'bias_from_table',
+    'build_rel_pos_index',
+    'cubic_spline_matrix',
+    'geometric_offsets',
+    'resize_rel_pos_bias_table',
 ]

@@ -25,6 +25,7 @@ import torch.nn as nn
 
 __all__ = [
     'RelativePositionBias',
+    'bias_from_table',
     'build_rel_pos_index',
     'geometric_offsets',
     'cubic_spline_matrix',
@@ -95,11 +96,24 @@ class RelativePositionBias(nn.Module):
 
     def forward(self) -> torch.Tensor:
         """Return the bias ``[heads, N + 1, N + 1]`` (cls first)."""
-        n = self.relative_position_index.shape[0]
-        bias = self.relative_position_bias_table[
-            self.relative_position_index.reshape(-1)
-        ].reshape(n, n, -1)
-        return bias.permute(2, 0, 1).contiguous()
+        return bias_from_table(
+            self.relative_position_bias_table, self.relative_position_index
+        )
+
+
+def bias_from_table(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Look a table up for every (query, key) pair.
+
+    Args:
+        table (torch.Tensor): ``[rows, heads]``.
+        index (torch.Tensor): Long ``[N, N]`` row indices.
+
+    Returns:
+        torch.Tensor: The additive attention bias ``[heads, N, N]``.
+    """
+    n = index.shape[0]
+    bias = table[index.reshape(-1)].reshape(n, n, -1)
+    return bias.permute(2, 0, 1).contiguous()
 
 
 def geometric_offsets(src_size: int, dst_size: int) -> List[float]:
