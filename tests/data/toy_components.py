@@ -6,6 +6,7 @@ They live under ``tests/`` so that the package registers nothing that is not
 a real mmmim component; configs load them with ``custom_imports``.
 """
 
+import json
 import os
 import os.path as osp
 import signal
@@ -107,3 +108,48 @@ class InjectNaNHook(Hook):
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         if runner.iter + 1 == self.nan_iter:
             data_batch['inputs'] = data_batch['inputs'] * float('nan')
+
+
+@DATASETS.register_module(force=True)
+class ToyImageDataset(Dataset):
+    """Fixed random uint8 images packed like ``mmpretrain.PackInputs``
+    (no random transforms, so every process sees the same pixels)."""
+
+    def __init__(self, length: int = 32, img_size: int = 32) -> None:
+        gen = torch.Generator().manual_seed(0)
+        self.images = torch.randint(
+            0,
+            256,
+            (length, 3, img_size, img_size),
+            generator=gen,
+            dtype=torch.uint8,
+        )
+        self.metainfo = dict()
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, idx: int) -> dict:
+        from mmpretrain.structures import DataSample
+
+        sample = DataSample()
+        sample.set_metainfo(dict(idx=idx))
+        return dict(inputs=self.images[idx], data_samples=sample)
+
+
+@HOOKS.register_module(force=True)
+class DumpLossesHook(Hook):
+    """Record this rank's loss per iteration in ``rank{r}_losses.json``."""
+
+    def __init__(self) -> None:
+        self.losses = []
+
+    def after_train_iter(
+        self, runner, batch_idx, data_batch=None, outputs=None
+    ) -> None:
+        self.losses.append(float(outputs['loss']))
+
+    def after_run(self, runner) -> None:
+        path = osp.join(runner.work_dir, f'rank{get_rank()}_losses.json')
+        with open(path, 'w') as f:
+            json.dump(self.losses, f)

@@ -1,4 +1,8 @@
 # Copyright (c) mmmim contributors. All rights reserved.
+from .convmae_vit import ConvMAEViT
+from .convvit import ConvViT
 from .mae_vit import MAEViT
+from .simmim_swin import SimMIMSwin
+from .simmim_vit import SimMIMViT
 
-__all__ = ['MAEViT']
+__all__ = ['ConvMAEViT', 'ConvViT', 'MAEViT', 'SimMIMSwin', 'SimMIMViT']

@@ -10,6 +10,7 @@ from mmengine.model import BaseModule
 
 from mmmim.registry import MODELS, TASK_UTILS
 
+from ..mask_generators.global_batch import draw_global_batch_mask
 from ..utils import (
     PatchEmbed2d,
     apply_block,
@@ -291,7 +292,11 @@ class MAEViT(BaseModule):
         self, batch_size: int, grid: Tuple[int, int], tokens: torch.Tensor
     ) -> Tuple[torch.Tensor, Optional[int]]:
         """Draw a mask and its per-sample count without a device sync."""
-        mask = self.mask_generator(batch_size, grid, device=tokens.device)
+        # Rows of a global-batch draw: the masks do not depend on the
+        # number of processes (see draw_global_batch_mask).
+        mask = draw_global_batch_mask(
+            self.mask_generator, batch_size, grid, device=tokens.device
+        )
         if self.encoder_mask_token:
             return mask, None
         if hasattr(self.mask_generator, 'num_masked'):

@@ -1,5 +1,10 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 from .pixel_reconstruction_head import PixelReconstructionHead
+from .simmim_reconstruction_head import SimMIMReconstructionHead
 from .token_reconstruction_head import TokenReconstructionHead
 
-__all__ = ['PixelReconstructionHead', 'TokenReconstructionHead']
+__all__ = [
+    'PixelReconstructionHead',
+    'SimMIMReconstructionHead',
+    'TokenReconstructionHead',
+]

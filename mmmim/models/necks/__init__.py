@@ -1,4 +1,6 @@
 # Copyright (c) mmmim contributors. All rights reserved.
+from .convmae_decoder import ConvMAEDecoder
 from .mae_decoder import MAEDecoder
+from .simmim_decoder import SimMIMLinearDecoder
 
-__all__ = ['MAEDecoder']
+__all__ = ['ConvMAEDecoder', 'MAEDecoder', 'SimMIMLinearDecoder']

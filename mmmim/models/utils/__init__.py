@@ -10,6 +10,7 @@ from .patch_embed import PatchEmbed2d
 from .patchify import patchify, unpatchify
 from .pos_embed import build_2d_sincos_pos_embed, resize_pos_embed
 from .rel_pos_bias import (
+    NUM_CLS_ROWS,
     RelativePositionBias,
     bias_from_table,
     build_rel_pos_index,
@@ -48,6 +49,7 @@ __all__ = [
     'LayerScaleBlock',
     'RelPosAttention',
     'apply_bias_block',
+    'NUM_CLS_ROWS',
     'RelativePositionBias',
     'bias_from_table',
     'build_rel_pos_index',

@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 
 __all__ = [
+    'NUM_CLS_ROWS',
     'RelativePositionBias',
     'bias_from_table',
     'build_rel_pos_index',

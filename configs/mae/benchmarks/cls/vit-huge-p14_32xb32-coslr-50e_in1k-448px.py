@@ -9,11 +9,48 @@ img_size = 448
 
 model = dict(backbone=dict(img_size=img_size))
 
-train_dataloader = dict(
-    batch_size=32,
-    dataset=dict(
-        pipeline={
-            1: dict(scale=img_size),
-        }
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='mmpretrain.RandomResizedCrop',
+        scale=img_size,
+        backend='pillow',
+        interpolation='bicubic',
     ),
-)
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(
+        type='mmpretrain.RandAugment',
+        policies='timm_increasing',
+        num_policies=2,
+        total_level=10,
+        magnitude_level=9,
+        magnitude_std=0.5,
+        hparams=dict(pad_val=[104, 116, 124], interpolation='bicubic'),
+    ),
+    dict(
+        type='mmpretrain.RandomErasing',
+        erase_prob=0.25,
+        mode='rand',
+        min_area_ratio=0.02,
+        max_area_ratio=1 / 3,
+        fill_color=[103.53, 116.28, 123.675],
+        fill_std=[57.375, 57.12, 58.395],
+    ),
+    dict(type='mmpretrain.PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='mmpretrain.ResizeEdge',
+        scale=img_size,
+        edge='short',
+        backend='pillow',
+        interpolation='bicubic',
+    ),
+    dict(type='mmpretrain.CenterCrop', crop_size=img_size),
+    dict(type='mmpretrain.PackInputs'),
+]
+
+train_dataloader = dict(batch_size=32, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(batch_size=32, dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

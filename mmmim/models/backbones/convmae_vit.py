@@ -1,0 +1,191 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+"""The ConvMAE pre-training encoder."""
+
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from timm.models.vision_transformer import Block
+
+from mmmim.registry import MODELS, TASK_UTILS
+
+from ..utils import (
+    build_in_mmmim,
+    build_norm_layer_cls,
+    check_mask,
+    gather_tokens,
+    mask_to_ids,
+)
+from ..utils.conv_blocks import upsample_mask
+from .base_convvit import BaseConvViT
+
+__all__ = ['ConvMAEViT']
+
+
+@MODELS.register_module()
+class ConvMAEViT(BaseConvViT):
+    """Hybrid convolution-transformer encoder of ConvMAE (Gao et al., 2022).
+
+    A mask is drawn on the stage-3 grid (16-pixel patches for the default
+    ``patch_sizes``) and upsampled block-wise to stages 1 and 2, where the
+    CBlocks run densely with masked depthwise convolutions so that visible
+    positions never see masked ones. Stage 3 embeds all tokens, adds the
+    fixed 2-D sin-cos positions and runs its transformer blocks on the
+    visible tokens only (selected by gather). The stride-convolution
+    fusion ``stage1_output_decode`` / ``stage2_output_decode`` maps stages
+    1 and 2 onto the same tokens, which are added before the final norm.
+
+    Parameter names follow the official ``models_convmae.py`` (see
+    ``tools/model_converters/convmae_to_mmmim.py``). The downstream
+    counterpart with the same names is :class:`ConvViT`.
+
+    Args:
+        arch (str | dict): ``'b'`` (256/384/768 channels, 2/2/11 blocks,
+            12 heads) or a dict with ``embed_dims`` and ``num_layers`` (one
+            value per stage), ``num_heads`` and optionally ``mlp_ratio``.
+            Defaults to 'b'.
+        img_size (int | Tuple[int, int]): Size the position table is built
+            for; other sizes divisible by the total patch size are served
+            by bicubic resizing. Defaults to 224.
+        patch_sizes (Sequence[int]): Kernel = stride of the three stage
+            embeddings. Defaults to (4, 2, 2).
+        in_channels (int): Image channels. Defaults to 3.
+        mask_generator (dict, optional): A ``TASK_UTILS`` generator config
+            used when ``forward`` gets no mask. Defaults to
+            ``dict(type='mmmim.RandomMaskGenerator', mask_ratio=0.75)``.
+        drop_path_rate (float): Stochastic depth of the last block,
+            increasing linearly over all 15 blocks. Defaults to 0.
+        qkv_bias (bool): Bias of the qkv projections. Defaults to True.
+        norm_cfg (dict): Norm of the stage-3 blocks and the final norm.
+            Defaults to ``dict(type='LN', eps=1e-6)``; the CBlocks and
+            patch embeddings keep the official eps 1e-5.
+        with_cp (bool): Gradient checkpointing of every block.
+            Defaults to False.
+        channels_last (bool): Channels-last convolution stages.
+            Defaults to False.
+        init_cfg (dict | list, optional): Init config. Defaults to None.
+    """
+
+    def __init__(
+        self,
+        arch: Union[str, dict] = 'b',
+        img_size: Union[int, Tuple[int, int]] = 224,
+        patch_sizes: Sequence[int] = (4, 2, 2),
+        in_channels: int = 3,
+        mask_generator: Optional[dict] = dict(  # noqa: B006
+            type='mmmim.RandomMaskGenerator', mask_ratio=0.75
+        ),
+        drop_path_rate: float = 0.0,
+        qkv_bias: bool = True,
+        norm_cfg: dict = dict(type='LN', eps=1e-6),  # noqa: B006
+        with_cp: bool = False,
+        channels_last: bool = False,
+        init_cfg: Optional[Union[dict, list]] = None,
+    ) -> None:
+        super().__init__(
+            arch=arch,
+            img_size=img_size,
+            patch_sizes=patch_sizes,
+            in_channels=in_channels,
+            drop_path_rate=drop_path_rate,
+            pos_embed_trainable=False,
+            with_cp=with_cp,
+            frozen_stages=-1,
+            channels_last=channels_last,
+            init_cfg=init_cfg,
+        )
+        self.mask_generator = build_in_mmmim(TASK_UTILS, mask_generator)
+        d1, d2, d3 = self.embed_dims
+        _, p2, p3 = self.patch_sizes
+        norm_layer = build_norm_layer_cls(norm_cfg)
+        self.blocks3 = nn.ModuleList(
+            Block(
+                d3,
+                self.num_heads,
+                mlp_ratio=self.mlp_ratio,
+                qkv_bias=qkv_bias,
+                drop_path=rate,
+                norm_layer=norm_layer,
+            )
+            for rate in self.stage3_rates()
+        )
+        # Multi-scale fusion: strided convs onto the stage-3 tokens.
+        self.stage1_output_decode = nn.Conv2d(d1, d3, p2 * p3, p2 * p3)
+        self.stage2_output_decode = nn.Conv2d(d2, d3, p3, p3)
+        self.norm = norm_layer(d3)
+        if channels_last:
+            self.to_channels_last(
+                [
+                    self.patch_embed1,
+                    self.blocks1,
+                    self.patch_embed2,
+                    self.blocks2,
+                    self.patch_embed3,
+                    self.stage1_output_decode,
+                    self.stage2_output_decode,
+                ]
+            )
+
+    def forward(
+        self, x: torch.Tensor, mask: Optional[torch.Tensor] = None
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Encode the visible part of images.
+
+        Args:
+            x (torch.Tensor): Images ``[B, C, H, W]``, ``H`` and ``W``
+                divisible by the total patch size (16 by default).
+            mask (torch.Tensor, optional): Bool ``[B, L]`` on the stage-3
+                grid, True = masked, the same count in every sample.
+                Defaults to None: drawn from ``mask_generator``.
+
+        Returns:
+            Tuple[torch.Tensor, torch.Tensor]: ``latent``
+            ``[B, L_visible, D]`` (visible tokens in their original order,
+            no cls token) and the mask used.
+        """
+        grid = self.check_input(x)
+        batch_size, num_tokens = x.shape[0], grid[0] * grid[1]
+        if mask is None:
+            mask, num_masked = self._draw_mask(batch_size, grid, x.device)
+        else:
+            num_masked = check_mask(mask, num_tokens, batch_size)
+        _, p2, p3 = self.patch_sizes
+        visible1 = ~upsample_mask(mask, grid, p2 * p3)
+        visible2 = ~upsample_mask(mask, grid, p3)
+
+        x = self.patch_embed1(self.prepare_input(x))
+        for block in self.blocks1:
+            x = self.run_block(block, x, visible1)
+        stage1 = self.stage1_output_decode(x).flatten(2).transpose(1, 2)
+        x = self.patch_embed2(x)
+        for block in self.blocks2:
+            x = self.run_block(block, x, visible2)
+        stage2 = self.stage2_output_decode(x).flatten(2).transpose(1, 2)
+        x = self.stage3_tokens(x, grid)
+
+        ids_keep, _ = mask_to_ids(mask, num_tokens - num_masked)
+        x = gather_tokens(x, ids_keep)
+        for block in self.blocks3:
+            x = self.run_block(block, x)
+        fused = gather_tokens(stage1, ids_keep) + gather_tokens(
+            stage2, ids_keep
+        )
+        return self.norm(x + fused), mask
+
+    def _draw_mask(
+        self,
+        batch_size: int,
+        grid: Tuple[int, int],
+        device: torch.device,
+    ) -> Tuple[torch.Tensor, int]:
+        """Draw a mask and its per-sample count without a device sync."""
+        if self.mask_generator is None:
+            raise ValueError(
+                'ConvMAEViT is the pre-training encoder and needs a mask: '
+                'pass one or configure a mask_generator (use ConvViT for '
+                'fine-tuning and dense tasks)'
+            )
+        mask = self.mask_generator(batch_size, grid, device=device)
+        if hasattr(self.mask_generator, 'num_masked'):
+            return mask, self.mask_generator.num_masked(grid)
+        return mask, check_mask(mask, grid[0] * grid[1], batch_size)

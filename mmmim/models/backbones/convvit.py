@@ -1,0 +1,284 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+"""ConvViT: the ConvMAE backbone for classification and dense tasks."""
+
+from typing import Dict, Literal, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mmmim.registry import MODELS
+
+from ..utils import build_norm_layer_cls
+from ..utils.window_attention import (
+    GridRelPosBias,
+    WindowBlock,
+    resize_rel_pos_table,
+)
+from .base_convvit import BaseConvViT
+
+__all__ = ['ConvViT']
+
+OutType = Literal['featmap', 'avg_featmap']
+BIAS_TABLES = ('windowed_rel_pos_bias', 'global_rel_pos_bias')
+
+
+@MODELS.register_module()
+class ConvViT(BaseConvViT):
+    """The ConvMAE backbone without masking, as in the official detector.
+
+    Same parameter names as :class:`ConvMAEViT` (a pre-trained encoder
+    loads directly; its ``stage*_output_decode`` and ``norm`` are unused).
+    Outputs E1-E4: the stage-1 and stage-2 maps, the stage-3 tokens as a
+    map (no final norm) and a 2x2 max-pool of E3; for ConvMAE-B 256 / 384 /
+    768 / 768 channels at strides 4 / 8 / 16 / 32. Stage 3 attends inside
+    ``window_size`` windows except in the blocks of
+    ``global_attn_indexes``, with one relative position bias table for the
+    windowed blocks and one for the global blocks. Any input size divisible
+    by the total patch size works: windows are padded and the position and
+    global bias tables resized.
+
+    Args:
+        arch (str | dict): ``'b'`` or a dict, as in :class:`ConvMAEViT`.
+            Defaults to 'b'.
+        img_size (int | Tuple[int, int]): Size the position table and the
+            global bias table are built for (1024 for the official
+            detector); checkpoints with another square table are resized
+            when loaded. Defaults to 224.
+        patch_sizes (Sequence[int]): Stage strides. Defaults to (4, 2, 2).
+        in_channels (int): Image channels. Defaults to 3.
+        out_indices (Sequence[int]): Which of E1-E4 (0-3) to return.
+            Defaults to (0, 1, 2, 3).
+        out_type (str): ``'featmap'`` (maps ``[B, C, h, w]``) or
+            ``'avg_featmap'``: the mean of the stage-3 tokens through
+            ``fc_norm`` ``[B, D]`` (the official global-pool fine-tuning;
+            needs ``out_indices=(2,)``). Defaults to 'featmap'.
+        window_size (int, optional): Window side of the windowed blocks;
+            None makes every block global (the official classifier).
+            Defaults to 16.
+        global_attn_indexes (Sequence[int]): Stage-3 blocks with global
+            attention. Defaults to (0, 3, 6, 10), as the official detector
+            runs (its ``global_attn_index=[0, 4, 8, 10]`` attribute is
+            unused).
+        use_rel_pos_bias (bool): Add the relative position biases.
+            Defaults to True.
+        drop_path_rate (float): Stochastic depth of the last block.
+            Defaults to 0.
+        qkv_bias (bool): Bias of the qkv projections. Defaults to True.
+        norm_cfg (dict): Norm of the stage-3 blocks and ``fc_norm``.
+            Defaults to ``dict(type='LN', eps=1e-6)``.
+        pos_embed_trainable (bool): Learn ``pos_embed`` (official
+            fine-tuning) instead of keeping the loaded / sin-cos table
+            fixed (official detector). Defaults to False.
+        with_cp (bool): Gradient checkpointing. Defaults to False.
+        frozen_stages (int): See :class:`BaseConvViT`. Defaults to -1.
+        channels_last (bool): Channels-last conv stages (E1/E2/E3 are then
+            channels-last too). Defaults to False.
+        init_cfg (dict | list, optional): Init config. Defaults to None.
+    """
+
+    out_types = ('featmap', 'avg_featmap')
+
+    def __init__(
+        self,
+        arch: Union[str, dict] = 'b',
+        img_size: Union[int, Tuple[int, int]] = 224,
+        patch_sizes: Sequence[int] = (4, 2, 2),
+        in_channels: int = 3,
+        out_indices: Sequence[int] = (0, 1, 2, 3),
+        out_type: OutType = 'featmap',
+        window_size: Optional[int] = 16,
+        global_attn_indexes: Sequence[int] = (0, 3, 6, 10),
+        use_rel_pos_bias: bool = True,
+        drop_path_rate: float = 0.0,
+        qkv_bias: bool = True,
+        norm_cfg: dict = dict(type='LN', eps=1e-6),  # noqa: B006
+        pos_embed_trainable: bool = False,
+        with_cp: bool = False,
+        frozen_stages: int = -1,
+        channels_last: bool = False,
+        init_cfg: Optional[Union[dict, list]] = None,
+    ) -> None:
+        super().__init__(
+            arch=arch,
+            img_size=img_size,
+            patch_sizes=patch_sizes,
+            in_channels=in_channels,
+            drop_path_rate=drop_path_rate,
+            pos_embed_trainable=pos_embed_trainable,
+            with_cp=with_cp,
+            frozen_stages=frozen_stages,
+            channels_last=channels_last,
+            init_cfg=init_cfg,
+        )
+        self._set_outputs(out_indices, out_type)
+        self._set_attention(window_size, global_attn_indexes)
+        dims = self.embed_dims[2]
+        self.blocks3 = nn.ModuleList(
+            WindowBlock(
+                dims,
+                self.num_heads,
+                self.mlp_ratio,
+                qkv_bias,
+                rate,
+                norm_cfg.get('eps', 1e-6),
+            )
+            for rate in self.stage3_rates()
+        )
+        if use_rel_pos_bias and window_size is not None:
+            self.windowed_rel_pos_bias = GridRelPosBias(
+                (window_size, window_size), self.num_heads
+            )
+        if use_rel_pos_bias and self.global_attn_indexes:
+            self.global_rel_pos_bias = GridRelPosBias(
+                self.grid_size, self.num_heads
+            )
+        if out_type == 'avg_featmap':
+            self.fc_norm = build_norm_layer_cls(norm_cfg)(dims)
+        if channels_last:
+            self.to_channels_last(
+                [
+                    self.patch_embed1,
+                    self.blocks1,
+                    self.patch_embed2,
+                    self.blocks2,
+                    self.patch_embed3,
+                ]
+            )
+        self.register_load_state_dict_pre_hook(self._resize_bias_hook)
+        self.freeze_stages()
+
+    def _set_outputs(self, out_indices: Sequence[int], out_type: str):
+        """Validate ``out_indices`` (E1-E4) and ``out_type``."""
+        if out_type not in self.out_types:
+            raise ValueError(
+                f'unknown out_type {out_type!r}; choose from {self.out_types}'
+            )
+        if isinstance(out_indices, int):
+            out_indices = (out_indices,)
+        for index in out_indices:
+            if not -4 <= index < 4:
+                raise ValueError(
+                    f'out_indices {index} is out of range: ConvViT has '
+                    'four outputs E1-E4 (0-3)'
+                )
+        self.out_indices = tuple(index % 4 for index in out_indices)
+        if out_type == 'avg_featmap' and self.out_indices != (2,):
+            raise ValueError(
+                "out_type='avg_featmap' pools the stage-3 tokens; set "
+                f'out_indices=(2,), got {tuple(out_indices)}'
+            )
+        self.out_type = out_type
+
+    def _set_attention(
+        self, window_size: Optional[int], global_attn_indexes: Sequence[int]
+    ) -> None:
+        """Validate the window size and the global block indices."""
+        num_blocks = self.num_layers[2]
+        if window_size is not None and window_size < 1:
+            raise ValueError(f'window_size must be >= 1, got {window_size}')
+        indexes = set()
+        for index in global_attn_indexes:
+            if not -num_blocks <= index < num_blocks:
+                raise ValueError(
+                    f'global_attn_indexes {index} is out of range for '
+                    f'{num_blocks} stage-3 blocks'
+                )
+            indexes.add(index % num_blocks)
+        if window_size is None:
+            indexes = set(range(num_blocks))
+        self.window_size = window_size
+        self.global_attn_indexes = tuple(sorted(indexes))
+
+    def forward(
+        self, x: torch.Tensor, mask: Optional[torch.Tensor] = None
+    ) -> Tuple[torch.Tensor, ...]:
+        """Extract E1-E4.
+
+        Args:
+            x (torch.Tensor): Images ``[B, C, H, W]``, ``H`` and ``W``
+                divisible by the total patch size (16 by default).
+            mask (None): Must be None; ConvViT does not mask.
+
+        Returns:
+            Tuple[torch.Tensor, ...]: One output per ``out_indices``:
+            maps ``[B, C_i, H / s_i, W / s_i]`` or, with
+            ``out_type='avg_featmap'``, ``([B, D],)``.
+        """
+        if mask is not None:
+            raise ValueError(
+                'ConvViT does not mask its input; use ConvMAEViT for '
+                'masked pre-training'
+            )
+        grid = self.check_input(x)
+        outs = {}
+        x = self.patch_embed1(self.prepare_input(x))
+        for block in self.blocks1:
+            x = self.run_block(block, x)
+        outs[0] = x
+        x = self.patch_embed2(x)
+        for block in self.blocks2:
+            x = self.run_block(block, x)
+        outs[1] = x
+        tokens = self.stage3_tokens(x, grid)
+        x = tokens.reshape(x.shape[0], grid[0], grid[1], -1)
+        biases = self._biases(grid, x)
+        for i, block in enumerate(self.blocks3):
+            if i in self.global_attn_indexes:
+                x = self.run_block(block, x, None, biases['global'])
+            else:
+                window = self.window_size
+                x = self.run_block(block, x, window, biases['windowed'])
+        if self.out_type == 'avg_featmap':
+            return (self.fc_norm(x.mean(dim=(1, 2))),)
+        e3 = x.permute(0, 3, 1, 2)
+        outs[2] = e3 if self.channels_last else e3.contiguous()
+        if 3 in self.out_indices:
+            outs[3] = F.max_pool2d(outs[2], 2)
+        return tuple(outs[i] for i in self.out_indices)
+
+    def _biases(
+        self, grid: Tuple[int, int], x: torch.Tensor
+    ) -> Dict[str, Optional[torch.Tensor]]:
+        """The bias of each attention kind, computed once per forward in
+        the dtype attention runs in (bf16 under autocast)."""
+        dtype = x.dtype
+        if torch.is_autocast_enabled(x.device.type):
+            dtype = torch.get_autocast_dtype(x.device.type)
+        biases: Dict[str, Optional[torch.Tensor]] = {}
+        for kind, name in zip(('windowed', 'global'), BIAS_TABLES):
+            module = getattr(self, name, None)
+            if module is None:
+                biases[kind] = None
+            else:
+                bias = module(grid if kind == 'global' else None)
+                biases[kind] = bias.to(dtype)
+        return biases
+
+    def _resize_bias_hook(
+        self, module: nn.Module, state_dict: dict, prefix: str, *args
+    ) -> None:
+        """Resize square bias tables of a checkpoint to this model's."""
+        for name in BIAS_TABLES:
+            key = f'{prefix}{name}.relative_position_bias_table'
+            target = getattr(self, name, None)
+            if key not in state_dict or target is None:
+                continue
+            loaded = state_dict[key]
+            if loaded.shape == target.relative_position_bias_table.shape:
+                continue
+            side = (int(loaded.shape[0] ** 0.5) + 1) // 2
+            if (2 * side - 1) ** 2 != loaded.shape[0]:
+                continue  # not square; let load_state_dict report it
+            state_dict[key] = resize_rel_pos_table(
+                loaded, (side, side), target.grid
+            )
+
+    def frozen_modules(self) -> list:
+        """Modules frozen by ``frozen_stages`` (stage 3 with its biases)."""
+        modules = super().frozen_modules()
+        if self.frozen_stages >= 3:
+            modules += [
+                getattr(self, n) for n in BIAS_TABLES if hasattr(self, n)
+            ]
+        return modules
