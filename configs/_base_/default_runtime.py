@@ -6,9 +6,17 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # Writes atomically and deletes old files only after the new one.
+    checkpoint=dict(
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
     # Reseed the sampler every epoch in distributed runs.
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Checkpoints carry the random states, so --resume continues the
+    # masks and drop-path draws of the interrupted run exactly.
+    random_state=dict(type='RandomStateHook'),
+    # NaN/Inf loss or gradients: skip the update (logged), stop after 20.
+    non_finite_guard=dict(
+        type='NonFiniteGuardHook', action='skip', max_skips=20),
 )
 
 env_cfg = dict(
@@ -28,5 +36,8 @@ log_level = 'INFO'
 load_from = None
 resume = False
 
-# `diff_rank_seed` gives every rank its own masks and augmentations.
-randomness = dict(seed=0, diff_rank_seed=True, deterministic=False)
+# The same seed on every rank: in-model masks are rows of one global-batch
+# draw (every sample, on every rank, gets its own mask), so the loss curve
+# does not depend on the number of GPUs. Dataloader workers are seeded per
+# rank and worker by mmengine, so augmentations still differ per rank.
+randomness = dict(seed=0, diff_rank_seed=False, deterministic=False)

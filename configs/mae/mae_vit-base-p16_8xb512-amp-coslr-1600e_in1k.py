@@ -7,4 +7,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-optim_wrapper = dict(type='AmpOptimWrapper', dtype='bfloat16')
+# bf16 autocast without loss scaling (no GradScaler unscale pass or host
+# sync per step); mmengine's AmpOptimWrapper(dtype='float16') gives the
+# official fp16 + GradScaler recipe.
+optim_wrapper = dict(type='AutocastOptimWrapper', dtype='bfloat16')

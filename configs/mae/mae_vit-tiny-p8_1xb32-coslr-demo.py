@@ -30,11 +30,15 @@ model = dict(
         decoder_num_layers=2,
         decoder_num_heads=4,
     ),
+    # Plain pixel targets: the figures then show only what the model
+    # predicts (a norm-pix model is drawn with the hidden patches' own
+    # mean and variance, which flatters it), as the official MAE did for
+    # its visualisation checkpoints.
     head=dict(patch_size=patch_size, norm_pix=False),
 )
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageOrSkip'),
     dict(
         type='mmpretrain.RandomResizedCrop',
         scale=img_size,

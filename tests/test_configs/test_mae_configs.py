@@ -94,7 +94,7 @@ def test_pretrain_recipe(name):
     assert cfg.default_scope == 'mmmim'
     # Optimiser: AdamW, lr = 1.5e-4 * 4096 / 256, betas (0.9, 0.95), bf16.
     optim = cfg.optim_wrapper
-    assert optim.type == 'AmpOptimWrapper' and optim.dtype == 'bfloat16'
+    assert optim.type == 'AutocastOptimWrapper' and optim.dtype == 'bfloat16'
     assert optim.optimizer.type == 'AdamW'
     assert optim.optimizer.lr == pytest.approx(1.5e-4 * 4096 / 256)
     assert optim.optimizer.lr == pytest.approx(2.4e-3)

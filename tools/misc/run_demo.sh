@@ -2,7 +2,10 @@
 # The demo job: pre-train a tiny MAE on data/demo/train on the CPU, then save
 # reconstructions of the held-out data/demo/val images and the loss curve.
 #
-#   bash tools/misc/run_demo.sh            (after `make demo-data`)
+#   bash tools/misc/run_demo.sh [TRAIN_ARGS...]    (after `make demo-data`)
+#
+# TRAIN_ARGS go to tools/train.py, e.g. a quick smoke run:
+#   bash tools/misc/run_demo.sh --cfg-options train_cfg.max_iters=20
 #
 # Environment: PYTHON (default .venv/bin/python, else python),
 # WORK_DIR (default work_dirs/demo), CONFIG (default the demo config).
@@ -23,7 +26,7 @@ if [[ ! -d "$VAL_DIR" ]]; then
 fi
 
 start=$(date +%s)
-"$PYTHON" tools/train.py "$CONFIG" --work-dir "$WORK_DIR"
+"$PYTHON" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
 train_s=$(( $(date +%s) - start ))
 
 # The checkpoint of the run that just finished, and its JSON log.

@@ -9,7 +9,7 @@ bgr_mean = [103.53, 116.28, 123.675]
 bgr_std = [57.375, 57.12, 58.395]
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageOrSkip'),
     dict(
         type='mmpretrain.RandomResizedCrop',
         scale=224,
@@ -43,7 +43,7 @@ train_pipeline = [
 ]
 
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageOrSkip'),
     dict(
         type='mmpretrain.ResizeEdge',
         scale=256,

@@ -4,7 +4,7 @@
 _base_ = './imagenet_bs128_mae_finetune.py'
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageOrSkip'),
     dict(
         type='mmpretrain.RandomResizedCrop',
         scale=224,

@@ -3,7 +3,7 @@ dataset_type = 'mmpretrain.ImageNet'
 data_root = 'data/imagenet/'
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageOrSkip'),
     # torchvision's RandomResizedCrop(224, scale=(0.2, 1.0), bicubic):
     # mmpretrain calls the output size `scale` and the area range
     # `crop_ratio_range`.

@@ -10,7 +10,7 @@ img_size = 448
 model = dict(backbone=dict(img_size=img_size))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageOrSkip'),
     dict(
         type='mmpretrain.RandomResizedCrop',
         scale=img_size,
@@ -39,7 +39,7 @@ train_pipeline = [
     dict(type='mmpretrain.PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageOrSkip'),
     dict(
         type='mmpretrain.ResizeEdge',
         scale=img_size,

@@ -1,0 +1,113 @@
+# A CPU demo of ConvMAE: a tiny ConvViT (32/64/192 channels, 1/1/5 blocks,
+# strides 2/2/2, so 8-pixel mask patches) learns to reconstruct 64 x 64
+# crops of the demo photos and video frames in minutes on 2 cores.
+_base_ = [
+    '../_base_/models/convmae_convvit-base-p16.py',
+    '../_base_/default_runtime.py',
+]
+
+img_size = 64
+patch_size = 8  # 2 * 2 * 2
+max_iters = 2000
+
+model = dict(
+    backbone=dict(
+        arch=dict(
+            _delete_=True,
+            embed_dims=(32, 64, 192),
+            num_layers=(1, 1, 5),
+            num_heads=3,
+            mlp_ratio=4.0,
+        ),
+        img_size=img_size,
+        patch_sizes=(2, 2, 2),
+    ),
+    neck=dict(
+        num_patches=(img_size // patch_size) ** 2,
+        patch_size=patch_size,
+        embed_dims=192,
+        decoder_embed_dims=128,
+        decoder_num_layers=2,
+        decoder_num_heads=4,
+    ),
+    head=dict(patch_size=patch_size, norm_pix=False),
+)
+
+train_pipeline = [
+    dict(type='LoadImageOrSkip'),
+    dict(
+        type='mmpretrain.RandomResizedCrop',
+        scale=img_size,
+        crop_ratio_range=(0.35, 1.0),
+        backend='pillow',
+        interpolation='bicubic',
+    ),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='mmpretrain.PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='mmpretrain.CustomDataset',
+        data_root='data/demo',
+        data_prefix='train',
+        with_label=False,
+        pipeline=train_pipeline,
+    ),
+)
+
+# A higher lr than the ImageNet recipe (1.5e-4 x 32 / 256) for a short run.
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(
+        type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05
+    ),
+    paramwise_cfg=dict(
+        norm_decay_mult=0.0,
+        bias_decay_mult=0.0,
+        custom_keys={
+            'pos_embed': dict(decay_mult=0.0),
+            'mask_token': dict(decay_mult=0.0),
+        },
+    ),
+)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, end=100),
+    dict(
+        type='CosineAnnealingLR',
+        eta_min=1e-5,
+        by_epoch=False,
+        begin=100,
+        end=max_iters,
+    ),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+auto_scale_lr = dict(base_batch_size=32)
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50),
+    checkpoint=dict(
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=max_iters,
+        max_keep_ckpts=1,
+    ),
+)
+# Reconstructions of the held-out images while training:
+# {work_dir}/reconstructions/iter_{N}.png and final.png.
+custom_hooks = [
+    dict(
+        type='ReconstructionVisHook',
+        interval=max_iters // 4,
+        img_paths='data/demo/val',
+    )
+]
+
+log_processor = dict(by_epoch=False, window_size=10)
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0, diff_rank_seed=False)

@@ -1,0 +1,76 @@
+# Linear probe of the Fashion-MNIST MAE encoder on a 10k-image labelled
+# subset, tested on the 10k test images: the MAE protocol (frozen encoder,
+# BatchNorm without affine + Linear, LARS) on globally pooled patch tokens,
+# 8 epochs (1 warm-up). LARS moves a weight by at most lr x 1e-3 of its
+# norm per step, so a few hundred steps need lr 8 (the official 90-epoch
+# probe reaches a similar lr, 6.4, through its 16k batch).
+_base_ = [
+    '../../../_base_/models/mae_vit-base-p16_linear.py',
+    '../../../_base_/datasets/fashion_mnist_28px.py',
+    '../../../_base_/schedules/lars_coslr_mae_linear.py',
+    '../../../_base_/default_runtime.py',
+]
+
+embed_dims = 128
+max_epochs = 8
+warmup_epochs = 1
+
+model = dict(
+    data_preprocessor=dict(
+        num_classes=10,
+        mean={{_base_.fashion_mnist_mean}},
+        std={{_base_.fashion_mnist_std}},
+        to_rgb=False,
+    ),
+    backbone=dict(
+        arch=dict(
+            _delete_=True,
+            embed_dims=embed_dims,
+            num_layers=4,
+            num_heads=4,
+            feedforward_channels=4 * embed_dims,
+        ),
+        img_size=28,
+        patch_size=4,
+        frozen_stages=4,
+        out_type='avg_featmap',
+        final_norm=False,
+    ),
+    neck=dict(input_features=embed_dims),
+    head=dict(num_classes=10, in_channels=embed_dims),
+)
+
+train_dataloader = dict(
+    batch_size=256,
+    dataset=dict(subset_size=10000, subset_seed=0),
+)
+
+optim_wrapper = dict(optimizer=dict(lr=8.0))
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        begin=0,
+        end=warmup_epochs,
+        convert_to_iter_based=True,
+    ),
+    dict(
+        type='CosineAnnealingLR',
+        eta_min=0.0,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=max_epochs,
+        convert_to_iter_based=True,
+    ),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+auto_scale_lr = dict(base_batch_size=256)
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', interval=max_epochs),
+)
+log_processor = dict(by_epoch=True, window_size=20)
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0, diff_rank_seed=False)
