@@ -7,8 +7,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # Writes atomically and deletes old files only after the new one.
-    checkpoint=dict(
-        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
     # Reseed the sampler every epoch in distributed runs.
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # Checkpoints carry the random states, so --resume continues the
@@ -16,7 +15,8 @@ default_hooks = dict(
     random_state=dict(type='RandomStateHook'),
     # NaN/Inf loss or gradients: skip the update (logged), stop after 20.
     non_finite_guard=dict(
-        type='NonFiniteGuardHook', action='skip', max_skips=20),
+        type='NonFiniteGuardHook', action='skip', max_skips=20
+    ),
 )
 
 env_cfg = dict(

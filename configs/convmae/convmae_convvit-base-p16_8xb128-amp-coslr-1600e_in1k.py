@@ -12,8 +12,10 @@ _base_ = [
 
 train_dataloader = dict(batch_size=128)
 
+# bf16 autocast without loss scaling, as the MAE recipes; mmengine's
+# AmpOptimWrapper(dtype='float16') gives the official fp16 + GradScaler.
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
+    type='AutocastOptimWrapper',
     dtype='bfloat16',
     optimizer=dict(lr=1.5e-4 * 1024 / 256),
 )

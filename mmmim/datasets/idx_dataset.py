@@ -183,7 +183,7 @@ class IDXDataset(BaseDataset):
         return images, labels.astype(np.int64)
 
     def load_data_list(self) -> List[dict]:
-        """Decode the files and list ``{'sample_idx', 'gt_label'}``."""
+        """Decode the files and list ``{'file_idx', 'gt_label'}``."""
         images, labels = self._load_arrays()
         indices = np.arange(len(images))
         if self.subset_size is not None:
@@ -206,13 +206,13 @@ class IDXDataset(BaseDataset):
                 f'{len(classes)} classes are named'
             )
         return [
-            dict(sample_idx=int(i), gt_label=int(labels[i])) for i in indices
+            dict(file_idx=int(i), gt_label=int(labels[i])) for i in indices
         ]
 
     def get_data_info(self, idx: int) -> dict:
         """The sample's info with its ``img`` ``[H, W, C]`` uint8."""
         info = super().get_data_info(idx)
-        img = self._images[info['sample_idx']]
+        img = self._images[info['file_idx']]
         if img.ndim == 2:
             img = img[..., None]
         if img.shape[-1] == 1 and self.num_channels > 1:

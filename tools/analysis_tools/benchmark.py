@@ -20,10 +20,17 @@ CPU protocol (``reference/performance.md`` section 9): one thread, CPU
 process time, fixed input, ``torch.manual_seed(1000 + step)`` before every
 step, 3 warm-up steps, >= 8 pairs. On CUDA, CUDA events and bf16 autocast.
 
+``--method convmae`` instead times ConvMAE-B in fp32 against its
+channels-last and bf16 paths (``benchmark_convmae.py``); ``--method
+simmim`` times mmmim's SimMIM Swin-B and ViT-B against mmpretrain's SimMIM
+Swin-B (``benchmark_simmim.py``).
+
 Usage::
 
     python tools/analysis_tools/benchmark.py [--size B112] [--batch 8]
         [--pairs 8] [--settings default equal] [--device cpu]
+    python tools/analysis_tools/benchmark.py --method convmae --size B224
+    python tools/analysis_tools/benchmark.py --method simmim --size B112
 """
 
 import argparse
@@ -323,7 +330,9 @@ def report(title: str, result: dict, batch: int) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--method', default='mae', choices=['mae'])
+    parser.add_argument(
+        '--method', default='mae', choices=['mae', 'convmae', 'simmim']
+    )
     parser.add_argument('--size', default='B112', choices=list(SIZES))
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--pairs', type=int, default=8)
@@ -354,6 +363,12 @@ def main() -> None:
         f'TIMM_FUSED_ATTN={os.environ.get("TIMM_FUSED_ATTN", "default")}, '
         f'load average {os.getloadavg()[0]:.2f}'
     )
+    if args.method == 'convmae':  # ConvMAE-B vs itself in fp32
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from benchmark_convmae import run
+
+        run(args)
+        return
     bf16 = torch.bfloat16
     # mmpretrain's default recipe: fp16 AMP with torch's default AdamW
     # (foreach on CUDA); on CPU its AmpOptimWrapper cannot start: fp32.
@@ -366,6 +381,13 @@ def main() -> None:
         'equal-fp32': dict(reference=('fused', None), mmmim=('fused', None)),
         'equal-bf16': dict(reference=('fused', bf16), mmmim=('fused', bf16)),
     }
+    if args.method == 'simmim':  # Swin-B and ViT-B vs mmpretrain's Swin
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from benchmark_simmim import run
+
+        run(args, settings)
+        sys.stdout.flush()
+        return
     for name in args.settings:
         result = compare(
             args.size,

@@ -105,7 +105,7 @@ class SimMIM(BaseMIM):
             raise ValueError(
                 'SimMIM needs a mask: add GenerateMask to the data pipeline '
                 "(packed with PackInputs(algorithm_keys=['mask'])), pass "
-                "one to reconstruct(), or give the backbone a mask_generator"
+                'one to reconstruct(), or give the backbone a mask_generator'
             )
         p = self.head.patch_size
         grid = (inputs.shape[-2] // p, inputs.shape[-1] // p)

@@ -218,10 +218,13 @@ class BaseConvViT(BaseModule):
         """Stage-2 features -> stage-3 tokens ``[B, h * w, D]`` with
         positions (the table resized to ``grid`` when needed)."""
         x = self.patch_embed3(x).flatten(2).transpose(1, 2)
-        pos_embed = resize_pos_embed(
+        return self.patch_embed4(x) + self.pos_embed_for(grid)
+
+    def pos_embed_for(self, grid: Tuple[int, int]) -> torch.Tensor:
+        """``pos_embed`` resized bicubically to ``grid`` when needed."""
+        return resize_pos_embed(
             self.pos_embed, self.grid_size, grid, num_extra_tokens=0
         )
-        return self.patch_embed4(x) + pos_embed
 
     def _resize_pos_embed_hook(
         self, module: nn.Module, state_dict: dict, prefix: str, *args

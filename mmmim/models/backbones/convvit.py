@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from mmmim.registry import MODELS
 
-from ..utils import build_norm_layer_cls
+from ..utils import build_2d_sincos_pos_embed, build_norm_layer_cls
 from ..utils.window_attention import (
     GridRelPosBias,
     WindowBlock,
@@ -54,8 +54,8 @@ class ConvViT(BaseConvViT):
             ``fc_norm`` ``[B, D]`` (the official global-pool fine-tuning;
             needs ``out_indices=(2,)``). Defaults to 'featmap'.
         window_size (int, optional): Window side of the windowed blocks;
-            None makes every block global (the official classifier).
-            Defaults to 16.
+            None makes every block global (the official classifier) and
+            ``global_attn_indexes`` unused. Defaults to 16.
         global_attn_indexes (Sequence[int]): Stage-3 blocks with global
             attention. Defaults to (0, 3, 6, 10), as the official detector
             runs (its ``global_attn_index=[0, 4, 8, 10]`` attribute is
@@ -70,8 +70,15 @@ class ConvViT(BaseConvViT):
         pos_embed_trainable (bool): Learn ``pos_embed`` (official
             fine-tuning) instead of keeping the loaded / sin-cos table
             fixed (official detector). Defaults to False.
+        exact_sincos_pos_embed (bool): Use the exact 2-D sin-cos table of
+            every input grid instead of ``pos_embed`` (the loaded table,
+            bicubically resized). The official detector's
+            ``sincos_pos_embed=True`` meant this but only froze the loaded
+            table; False (the default) reproduces the official numbers.
         with_cp (bool): Gradient checkpointing. Defaults to False.
-        frozen_stages (int): See :class:`BaseConvViT`. Defaults to -1.
+        frozen_stages (int): -1: nothing; 0: ``patch_embed1``; ``k`` in
+            1-3: also stages ``1..k``; 3 freezes the whole backbone,
+            ``fc_norm`` included (linear probing). Defaults to -1.
         channels_last (bool): Channels-last conv stages (E1/E2/E3 are then
             channels-last too). Defaults to False.
         init_cfg (dict | list, optional): Init config. Defaults to None.
@@ -94,6 +101,7 @@ class ConvViT(BaseConvViT):
         qkv_bias: bool = True,
         norm_cfg: dict = dict(type='LN', eps=1e-6),  # noqa: B006
         pos_embed_trainable: bool = False,
+        exact_sincos_pos_embed: bool = False,
         with_cp: bool = False,
         frozen_stages: int = -1,
         channels_last: bool = False,
@@ -112,6 +120,13 @@ class ConvViT(BaseConvViT):
             init_cfg=init_cfg,
         )
         self._set_outputs(out_indices, out_type)
+        if exact_sincos_pos_embed and pos_embed_trainable:
+            raise ValueError(
+                'exact_sincos_pos_embed uses fixed tables; it cannot be '
+                'combined with pos_embed_trainable=True'
+            )
+        self.exact_sincos_pos_embed = exact_sincos_pos_embed
+        self._sincos_cache: Dict[Tuple[int, int], torch.Tensor] = {}
         self._set_attention(window_size, global_attn_indexes)
         dims = self.embed_dims[2]
         self.blocks3 = nn.ModuleList(
@@ -175,7 +190,11 @@ class ConvViT(BaseConvViT):
     ) -> None:
         """Validate the window size and the global block indices."""
         num_blocks = self.num_layers[2]
-        if window_size is not None and window_size < 1:
+        self.window_size = window_size
+        if window_size is None:  # every block is global
+            self.global_attn_indexes = tuple(range(num_blocks))
+            return
+        if window_size < 1:
             raise ValueError(f'window_size must be >= 1, got {window_size}')
         indexes = set()
         for index in global_attn_indexes:
@@ -185,9 +204,6 @@ class ConvViT(BaseConvViT):
                     f'{num_blocks} stage-3 blocks'
                 )
             indexes.add(index % num_blocks)
-        if window_size is None:
-            indexes = set(range(num_blocks))
-        self.window_size = window_size
         self.global_attn_indexes = tuple(sorted(indexes))
 
     def forward(
@@ -237,6 +253,17 @@ class ConvViT(BaseConvViT):
             outs[3] = F.max_pool2d(outs[2], 2)
         return tuple(outs[i] for i in self.out_indices)
 
+    def pos_embed_for(self, grid: Tuple[int, int]) -> torch.Tensor:
+        """The position table of ``grid`` (see ``exact_sincos_pos_embed``)."""
+        if not self.exact_sincos_pos_embed:
+            return super().pos_embed_for(grid)
+        table = self._sincos_cache.get(grid)
+        if table is None or table.device != self.pos_embed.device:
+            table = build_2d_sincos_pos_embed(grid, self.embed_dims[2])
+            table = table.to(self.pos_embed.device)
+            self._sincos_cache[grid] = table
+        return table
+
     def _biases(
         self, grid: Tuple[int, int], x: torch.Tensor
     ) -> Dict[str, Optional[torch.Tensor]]:
@@ -275,10 +302,11 @@ class ConvViT(BaseConvViT):
             )
 
     def frozen_modules(self) -> list:
-        """Modules frozen by ``frozen_stages`` (stage 3 with its biases)."""
+        """Modules frozen by ``frozen_stages``: stage 3 includes the bias
+        tables and ``fc_norm`` (frozen fresh, it is the official linear
+        probe's parameter-free LayerNorm)."""
         modules = super().frozen_modules()
         if self.frozen_stages >= 3:
-            modules += [
-                getattr(self, n) for n in BIAS_TABLES if hasattr(self, n)
-            ]
+            names = (*BIAS_TABLES, 'fc_norm')
+            modules += [getattr(self, n) for n in names if hasattr(self, n)]
         return modules

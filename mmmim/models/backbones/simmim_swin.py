@@ -1,7 +1,7 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """The Swin Transformer encoder of SimMIM (mmpretrain's Swin + mask token)."""
 
-from typing import Literal, Optional, Sequence, Set, Tuple, Union
+from typing import Optional, Sequence, Set, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -34,9 +34,10 @@ class SimMIMSwin(SwinTransformer):
       checked with a clear error) or draws one from ``mask_generator``;
     * returns correct multi-stage outputs in masked mode as well;
     * resizes relative position tables of another window on load with the
-      official SimMIM geometric bicubic interpolation
-      (``rpb_resize='geometric'``; mmpretrain's plain bicubic with
-      ``'bicubic'``);
+      official SimMIM geometric bicubic interpolation without SciPy
+      (mmpretrain's resizing calls ``scipy.interpolate.interp2d``, which
+      SciPy 1.14 removed, so a window-6 checkpoint no longer loads into a
+      window-7 mmpretrain Swin);
     * puts ``mask_token`` at layer depth 0 (official layer decay).
 
     Without a mask and a mask generator it is a plain Swin for
@@ -61,8 +62,6 @@ class SimMIMSwin(SwinTransformer):
         out_indices (Sequence[int]): Stages to output. Defaults to (3,).
         use_abs_pos_embed (bool): Absolute position embedding (off in
             SimMIM). Defaults to False.
-        rpb_resize (str): ``'geometric'`` or ``'bicubic'`` resizing of
-            relative position tables on load. Defaults to 'geometric'.
         with_cp (bool): Gradient checkpointing. Defaults to False.
         frozen_stages (int): Stages to freeze (-1: none). Defaults to -1.
         norm_cfg (dict): Norm of the outputs. Defaults to
@@ -86,7 +85,6 @@ class SimMIMSwin(SwinTransformer):
         drop_path_rate: float = 0.0,
         out_indices: Sequence[int] = (3,),
         use_abs_pos_embed: bool = False,
-        rpb_resize: Literal['geometric', 'bicubic'] = 'geometric',
         with_cp: bool = False,
         frozen_stages: int = -1,
         norm_cfg: dict = dict(type='LN'),  # noqa: B006
@@ -94,11 +92,6 @@ class SimMIMSwin(SwinTransformer):
         pad_small_map: bool = False,
         init_cfg: Optional[dict] = None,
     ) -> None:
-        if rpb_resize not in ('geometric', 'bicubic'):
-            raise ValueError(
-                f"rpb_resize must be 'geometric' or 'bicubic', got "
-                f'{rpb_resize!r}'
-            )
         if isinstance(out_indices, int):
             out_indices = (out_indices,)
         super().__init__(
@@ -120,7 +113,6 @@ class SimMIMSwin(SwinTransformer):
         )
         self.patch_size = patch_size
         self.grid_size = tuple(self.patch_resolution)
-        self.rpb_resize = rpb_resize
         self.mask_token = (
             nn.Parameter(torch.zeros(1, 1, self.embed_dims))
             if use_mask_token
@@ -222,12 +214,8 @@ class SimMIMSwin(SwinTransformer):
     def _prepare_relative_position_bias_table(
         self, state_dict: dict, prefix: str, *args, **kwargs
     ) -> None:
-        """Resize tables of another window size while loading."""
-        if self.rpb_resize == 'bicubic':
-            super()._prepare_relative_position_bias_table(
-                state_dict, prefix, *args, **kwargs
-            )
-            return
+        """Resize tables of another window size while loading (replaces
+        mmpretrain's SciPy-based hook)."""
         logger = MMLogger.get_current_instance()
         for name, current in self.state_dict().items():
             key = prefix + name

@@ -311,9 +311,7 @@ class SimMIMViT(BaseModule):
             return x[:, 0]
         patch_tokens = x[:, 1:]
         if self.out_type == 'featmap':
-            return patch_tokens.transpose(1, 2).reshape(
-                x.shape[0], -1, *grid
-            )
+            return patch_tokens.transpose(1, 2).reshape(x.shape[0], -1, *grid)
         return self.fc_norm(patch_tokens.mean(dim=1))
 
     def _adapt_tables_hook(

@@ -160,7 +160,9 @@ class SimMIMMaskGenerator(BaseMaskGenerator):
         coarse = self.coarse_grid(grid_size)
         count = self.num_masked_cells(grid_size)
         noise = torch.rand(
-            batch_size, coarse[0] * coarse[1], device=device,
+            batch_size,
+            coarse[0] * coarse[1],
+            device=device,
             generator=generator,
         )
         # The `count` cells with the smallest noise: a uniform random

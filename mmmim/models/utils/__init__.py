@@ -9,6 +9,7 @@ from .layer_scale_block import (
 from .patch_embed import PatchEmbed2d
 from .patchify import patchify, unpatchify
 from .pos_embed import build_2d_sincos_pos_embed, resize_pos_embed
+from .pretrained import is_pretrained_cfg, load_pretrained
 from .rel_pos_bias import (
     NUM_CLS_ROWS,
     RelativePositionBias,
@@ -18,7 +19,6 @@ from .rel_pos_bias import (
     geometric_offsets,
     resize_rel_pos_bias_table,
 )
-from .pretrained import is_pretrained_cfg, load_pretrained
 from .token_ops import check_mask, gather_tokens, mask_to_ids
 from .transformer import (
     apply_block,

@@ -78,13 +78,21 @@ def load_pretrained(module: nn.Module, init_cfg: dict) -> Dict[str, list]:
         the prefix) key lists, also written to the log.
 
     Raises:
-        ValueError: If the file is an unconverted official checkpoint or
-            has nothing under ``prefix``.
+        ValueError: If no checkpoint is given, or the file is an
+            unconverted official checkpoint or has nothing under
+            ``prefix``.
         RuntimeError: If shapes do not match (another architecture).
     """
-    checkpoint = init_cfg['checkpoint']
+    checkpoint = init_cfg.get('checkpoint')
     prefix = init_cfg.get('prefix') or ''
     name = type(module).__name__
+    if not checkpoint:
+        raise ValueError(
+            f'{name}: init_cfg.checkpoint is empty. Set it to the '
+            'pre-trained weights (e.g. --cfg-options '
+            'model.backbone.init_cfg.checkpoint=PATH), or set '
+            'model.backbone.init_cfg=None to start from random weights.'
+        )
     ckpt = _load_checkpoint(
         checkpoint, map_location=init_cfg.get('map_location', 'cpu')
     )

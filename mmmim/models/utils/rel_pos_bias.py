@@ -10,11 +10,12 @@ BEiT/SimMIM code does.
 When fine-tuning at another window or resolution, the official SimMIM code
 resizes the square offset grid with SciPy's ``interp2d(kind='cubic')`` on
 *geometrically spaced* source positions (fine near offset 0, coarse far
-away). ``interp2d`` was removed in SciPy 1.14; :func:`resize_rel_pos_bias_table`
-reproduces it without SciPy: ``interp2d`` on a rectangular grid is FITPACK's
-interpolating tensor-product cubic spline (``regrid`` with ``s = 0``, i.e.
-not-a-knot end conditions) evaluated with arguments clamped to the data
-range, which equals a separable 1-D not-a-knot cubic spline along each axis.
+away). ``interp2d`` was removed in SciPy 1.14;
+:func:`resize_rel_pos_bias_table` reproduces it without SciPy:
+``interp2d`` on a rectangular grid is FITPACK's interpolating
+tensor-product cubic spline (``regrid`` with ``s = 0``, i.e. not-a-knot end
+conditions) evaluated with arguments clamped to the data range, which
+equals a separable 1-D not-a-knot cubic spline along each axis.
 """
 
 import math
