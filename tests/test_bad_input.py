@@ -13,7 +13,8 @@ from PIL import Image
 
 from mmmim.utils import register_all_modules
 
-register_all_modules(init_default_scope=True)
+# Register without changing the default scope of later tests.
+register_all_modules(init_default_scope=False)
 
 from mmmim.registry import DATASETS, MODELS, TASK_UTILS, TRANSFORMS  # noqa
 
@@ -152,7 +153,7 @@ def test_corrupt_image_skipped_when_configured(image_folder):
             type='mmpretrain.CustomDataset',
             data_root=str(image_folder),
             with_label=False,
-            pipeline=[dict(type='LoadImageOrSkip', on_error='skip')],
+            pipeline=[dict(type='mmmim.LoadImageOrSkip', on_error='skip')],
         )
     )
     names = [

@@ -1,6 +1,8 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """tools/train.py: training, checkpoints, --resume under torch >= 2.6."""
 
+import random
+
 import torch
 
 from mmmim.utils import safe_torch_load
@@ -35,20 +37,22 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, toy_config):
     full_dir = tmp_path / 'full'
     _train(toy_config, full_dir)
 
-    # SIGKILL the job right after iteration 4 (its last checkpoint is at
-    # 3), then resume with the unchanged config.
+    # SIGKILL the job right after a random iteration in 3..5 (checkpoints
+    # every 3 iterations), then resume with the unchanged config.
+    kill_iter = random.Random().randint(3, 5)
     part_dir = tmp_path / 'part'
     _train(
         toy_config,
         part_dir,
         '--cfg-options',
-        'custom_hooks.2.kill_iter=4',
+        f'custom_hooks.2.kill_iter={kill_iter}',
         expect_rc=-9,
     )
     assert (part_dir / 'iter_3.pth').is_file()
     assert not (part_dir / 'iter_6.pth').exists()
     proc = _train(toy_config, part_dir, '--resume')
-    assert 'resumed epoch: 0, iter: 3' in proc.stdout + proc.stderr
+    log = proc.stdout + proc.stderr
+    assert 'resumed epoch: 0, iter: 3' in log, kill_iter
 
     full, resumed = _final_weights(full_dir), _final_weights(part_dir)
     assert full.keys() == resumed.keys()

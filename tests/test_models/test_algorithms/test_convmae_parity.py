@@ -151,6 +151,8 @@ def test_converted_finetune_weights_match_official_logits():
     model = MMPRETRAIN_MODELS.build(
         dict(
             type='mmpretrain.ImageClassifier',
+            # Nested defaults (ClsDataPreprocessor) resolve in mmpretrain.
+            _scope_='mmpretrain',
             backbone=dict(
                 type='mmmim.ConvViT',
                 arch='b',

@@ -222,6 +222,8 @@ def test_layer_decay_constructor_uses_the_official_scales():
     classifier = MODELS.build(
         dict(
             type='mmpretrain.ImageClassifier',
+            # Nested defaults (ClsDataPreprocessor) resolve in mmpretrain.
+            _scope_='mmpretrain',
             backbone=dict(
                 type='mmmim.ConvViT',
                 arch=arch,
