@@ -89,7 +89,7 @@ def test_base_builds_at_full_size():
 
 
 @needs_mmcv
-def test_demo_config_trains_a_few_iterations(tmp_path):
+def test_demo_config_trains_a_few_iterations(tmp_path, demo_data_root):
     from mmengine.runner import Runner
 
     cfg = load(DEMO)
@@ -105,7 +105,7 @@ def test_demo_config_trains_a_few_iterations(tmp_path):
     cfg.train_dataloader.update(
         batch_size=4, num_workers=0, persistent_workers=False
     )
-    cfg.train_dataloader.dataset.data_root = str(REPO / 'data' / 'demo')
+    cfg.train_dataloader.dataset.data_root = str(demo_data_root)
     cfg.train_cfg.max_iters = 3
     cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0)]
     cfg.default_hooks.checkpoint.interval = 3
@@ -114,7 +114,7 @@ def test_demo_config_trains_a_few_iterations(tmp_path):
         dict(
             type='ReconstructionVisHook',
             interval=3,
-            img_paths=str(REPO / 'data' / 'demo' / 'val'),
+            img_paths=str(demo_data_root / 'val'),
             max_images=2,
         )
     ]

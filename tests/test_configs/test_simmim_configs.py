@@ -198,18 +198,16 @@ def test_model_builds_with_a_tiny_encoder(name):
 
 
 @needs_mmcv
-def test_demo_config_trains_a_few_iterations(tmp_path):
+def test_demo_config_trains_a_few_iterations(tmp_path, demo_data_root):
     from mmengine.runner import Runner
 
-    if not (REPO / 'data' / 'demo' / 'train').is_dir():
-        pytest.skip('demo data missing (make demo-data)')
     cfg = load(DEMO)
     assert cfg.train_dataloader.dataset.type == 'mmpretrain.CustomDataset'
     assert cfg.train_dataloader.dataset.with_label is False
     assert cfg.model.backbone.img_size == 64
     assert cfg.custom_hooks[0].type == 'ReconstructionVisHook'
     cfg.work_dir = str(tmp_path / 'work')
-    cfg.train_dataloader.dataset.data_root = str(REPO / 'data' / 'demo')
+    cfg.train_dataloader.dataset.data_root = str(demo_data_root)
     cfg.train_dataloader.batch_size = 4
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.persistent_workers = False
