@@ -11,8 +11,8 @@ install-optional:
 	@bash tools/misc/install.sh --optional
 
 lint: install
-	@$(PY) -m ruff check mmmim tools tests configs setup.py
-	@$(PY) -m ruff format --check mmmim tools tests configs setup.py
+	@$(PY) -m ruff check mmmim tools tests configs docs setup.py
+	@$(PY) -m ruff format --check mmmim tools tests configs docs setup.py
 
 test: lint
 	@$(PY) -m pytest tests -q -p no:cacheprovider
