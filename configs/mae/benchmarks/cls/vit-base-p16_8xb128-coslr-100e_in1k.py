@@ -11,6 +11,6 @@ _base_ = [
 
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'
     ),
 )

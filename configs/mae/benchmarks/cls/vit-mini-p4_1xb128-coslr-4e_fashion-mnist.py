@@ -71,7 +71,7 @@ auto_scale_lr = dict(base_batch_size=128)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs),
+    checkpoint=dict(type='AtomicCheckpointHook', interval=max_epochs),
 )
 log_processor = dict(by_epoch=True, window_size=20)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
