@@ -38,6 +38,9 @@ auto_scale_lr = dict(base_batch_size=4096)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(
-        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'
+        type='AtomicCheckpointHook',
+        interval=1,
+        max_keep_ckpts=3,
+        save_best='auto',
     ),
 )

@@ -12,6 +12,9 @@ _base_ = [
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(
-        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'
+        type='AtomicCheckpointHook',
+        interval=1,
+        max_keep_ckpts=3,
+        save_best='auto',
     ),
 )

@@ -23,6 +23,9 @@ optim_wrapper = dict(
 
 default_hooks = dict(
     checkpoint=dict(
-        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'
+        type='AtomicCheckpointHook',
+        interval=1,
+        max_keep_ckpts=3,
+        save_best='auto',
     ),
 )
