@@ -2,7 +2,8 @@
 PY := .venv/bin/python
 export PYTHONHASHSEED ?= 0
 
-.PHONY: install install-optional lint test demo demo-data docs clean
+.PHONY: install install-optional lint test demo demo-data docs clean \
+	fashion-mnist eval-fashion-mnist
 
 install:
 	@bash tools/misc/install.sh
@@ -22,6 +23,15 @@ demo-data: install
 
 demo: demo-data
 	@bash tools/misc/run_demo.sh
+
+# Fashion-MNIST (Debian package dataset-fashion-mnist) for the real-data
+# evaluation of pre-trained encoders (fine-tune, linear probe, kNN).
+fashion-mnist:
+	@bash tools/misc/prepare_fashion_mnist.sh
+
+eval-fashion-mnist: install fashion-mnist
+	@$(PY) tools/analysis_tools/fashion_mnist_eval.py \
+		--data-root "$$(bash tools/misc/prepare_fashion_mnist.sh | tail -n 1)"
 
 docs: install
 	@$(PY) -m sphinx -W -b html docs/en docs/en/_build/html
