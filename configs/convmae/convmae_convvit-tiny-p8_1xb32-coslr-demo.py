@@ -3,6 +3,7 @@
 # crops of the demo photos and video frames in minutes on 2 cores.
 _base_ = [
     '../_base_/models/convmae_convvit-base-p16.py',
+    '../_base_/datasets/demo_64px.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -31,34 +32,6 @@ model = dict(
         decoder_num_heads=4,
     ),
     head=dict(patch_size=patch_size, norm_pix=False),
-)
-
-train_pipeline = [
-    dict(type='LoadImageOrSkip'),
-    dict(
-        type='mmpretrain.RandomResizedCrop',
-        scale=img_size,
-        crop_ratio_range=(0.35, 1.0),
-        backend='pillow',
-        interpolation='bicubic',
-    ),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='mmpretrain.PackInputs'),
-]
-
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='mmpretrain.CustomDataset',
-        data_root='data/demo',
-        data_prefix='train',
-        with_label=False,
-        pipeline=train_pipeline,
-    ),
 )
 
 # A higher lr than the ImageNet recipe (1.5e-4 x 32 / 256) for a short run.

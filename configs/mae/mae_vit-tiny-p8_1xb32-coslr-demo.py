@@ -3,6 +3,7 @@
 # minutes on 2 cores (`make demo`, or tools/misc/run_demo.sh).
 _base_ = [
     '../_base_/models/mae_vit-base-p16.py',
+    '../_base_/datasets/demo_64px.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -35,34 +36,6 @@ model = dict(
     # mean and variance, which flatters it), as the official MAE did for
     # its visualisation checkpoints.
     head=dict(patch_size=patch_size, norm_pix=False),
-)
-
-train_pipeline = [
-    dict(type='LoadImageOrSkip'),
-    dict(
-        type='mmpretrain.RandomResizedCrop',
-        scale=img_size,
-        crop_ratio_range=(0.35, 1.0),
-        backend='pillow',
-        interpolation='bicubic',
-    ),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='mmpretrain.PackInputs'),
-]
-
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='mmpretrain.CustomDataset',
-        data_root='data/demo',
-        data_prefix='train',
-        with_label=False,
-        pipeline=train_pipeline,
-    ),
 )
 
 # A higher lr than the ImageNet recipe (1.5e-4 x 32 / 256) for a short run.
