@@ -153,9 +153,9 @@ def test_finetune(tmp_path, fashion_root, mae_checkpoint):
     head = groups['head.fc.weight']
     block0 = groups['backbone.blocks.0.attn.qkv.weight']
     embed = groups['backbone.patch_embed.proj.weight']
-    assert head['initial_lr'] == pytest.approx(1e-3)
-    assert block0['initial_lr'] == pytest.approx(1e-3 * 0.75**2)
-    assert embed['initial_lr'] == pytest.approx(1e-3 * 0.75**3)
+    assert head['initial_lr'] == pytest.approx(2e-3)
+    assert block0['initial_lr'] == pytest.approx(2e-3 * 0.75**2)
+    assert embed['initial_lr'] == pytest.approx(2e-3 * 0.75**3)
     assert embed['lr'] < block0['lr'] < head['lr']
     metrics = runner.val_loop.run()
     assert 0 <= metrics['accuracy/top1'] <= 100
