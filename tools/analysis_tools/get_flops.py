@@ -1,0 +1,259 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+"""Count the multiply-accumulates and parameters of a config's model.
+
+Example::
+
+    python tools/analysis_tools/get_flops.py \\
+        configs/mae/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k.py
+
+The model runs once on a random ``[1, 3, H, W]`` input through
+``mmengine.analysis.FlopAnalyzer``: masked image models through
+``reconstruct`` (mask drawn by the model's generator), classifiers through
+``forward(mode='tensor')``. Counts are split by top-level part (for MAE:
+the encoder ``backbone``, the decoder ``neck`` and the loss ``head``).
+
+As in fvcore and mmengine, one multiply-accumulate counts as one "flop"
+(GMAC below); the FLOPs of the arithmetic are twice that. mmengine has no
+rule for ``scaled_dot_product_attention``; this tool adds one (the two
+matrix products ``Q K^T`` and ``A V``) so that SDPA attention is counted
+like explicit attention. For an MAE ViT the count is printed next to the
+closed form of ``performance.md``: per block ``4 N d^2 + 2 N d f + 2 N^2 d``
+(``12 N d^2 + 2 N^2 d`` for an MLP ratio of 4).
+"""
+
+import argparse
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.analysis import FlopAnalyzer, parameter_count
+from mmengine.config import Config, DictAction
+
+PARTS = ('backbone', 'neck', 'head')
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Count MACs and parameters of a model'
+    )
+    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs='+',
+        default=None,
+        help="input size: H W, or one side (default: the backbone's "
+        'img_size, else 224)',
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. model.backbone.arch=l',
+    )
+    return parser.parse_args(argv)
+
+
+def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
+    """MACs of ``scaled_dot_product_attention``: ``Q K^T`` and ``A V``.
+
+    Args:
+        inputs (list): Traced inputs; ``query [..., Nq, d]``,
+            ``key [..., Nk, d]``, ``value [..., Nk, dv]``.
+        outputs (list): Traced outputs (unused).
+
+    Returns:
+        int: ``prod(batch dims) * Nq * Nk * (d + dv)``.
+    """
+    from mmengine.analysis.jit_handles import get_shape
+
+    q_shape, k_shape, v_shape = (get_shape(v) for v in inputs[:3])
+    batch = 1
+    for size in q_shape[:-2]:
+        batch *= size
+    num_q, dims = q_shape[-2:]
+    num_k = k_shape[-2]
+    return batch * num_q * num_k * (dims + v_shape[-1])
+
+
+class _ForwardOnce(nn.Module):
+    """Run a model the way it computes during training or inference."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: torch.Tensor) -> Any:
+        if hasattr(self.model, 'reconstruct'):
+            return self.model.reconstruct(inputs)['pred']
+        return self.model(inputs, mode='tensor')
+
+
+def build_model(cfg: Config) -> nn.Module:
+    """Build ``cfg.model`` in mmmim's scope, in eval mode, on the CPU.
+
+    Args:
+        cfg (Config): A loaded config.
+
+    Returns:
+        nn.Module: The model.
+    """
+    from mmmim.models.utils import build_in_mmmim
+    from mmmim.registry import MODELS
+    from mmmim.utils import register_all_modules
+
+    register_all_modules(init_default_scope=False)
+    return build_in_mmmim(MODELS, cfg.model).eval()
+
+
+def input_shape(model: nn.Module, shape: Optional[Sequence[int]]) -> tuple:
+    """``(H, W)`` from ``--shape``, else the backbone's ``img_size``."""
+    if shape:
+        if len(shape) not in (1, 2):
+            raise ValueError(f'--shape takes H W or one side, got {shape}')
+        return (shape[0], shape[-1])
+    backbone = getattr(model, 'backbone', None)
+    grid = getattr(backbone, 'grid_size', None)
+    patch = getattr(backbone, 'patch_size', None)
+    if grid is not None and isinstance(patch, int):
+        return (grid[0] * patch, grid[1] * patch)
+    img_size = getattr(backbone, 'img_size', 224)
+    if isinstance(img_size, int):
+        return (img_size, img_size)
+    return tuple(img_size)[:2]
+
+
+def analyse(model: nn.Module, shape: Tuple[int, int]) -> Dict[str, Any]:
+    """Count MACs (total and per part) and parameters for one image.
+
+    Args:
+        model (nn.Module): A model with ``reconstruct`` or a classifier.
+        shape (Tuple[int, int]): Input ``(H, W)``.
+
+    Returns:
+        dict: ``macs`` and ``params`` (dicts of part -> count, with
+        ``'total'``), and ``unsupported`` (op name -> count of calls that
+        were not counted).
+    """
+    torch.manual_seed(0)
+    inputs = torch.randn(1, 3, *shape)
+    analyzer = FlopAnalyzer(_ForwardOnce(model), (inputs,))
+    analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    analyzer.tracer_warnings('none')
+    by_module = analyzer.by_module()
+    counts = parameter_count(model)
+    macs = {'total': analyzer.total()}
+    params = {'total': counts['']}
+    for part in PARTS:
+        if getattr(model, part, None) is not None:
+            macs[part] = by_module.get(f'model.{part}', 0)
+            params[part] = counts.get(part, 0)
+    return dict(
+        macs=macs, params=params, unsupported=dict(analyzer.unsupported_ops())
+    )
+
+
+def _block_macs(tokens: int, dims: int, ffn: int) -> float:
+    """MACs of one pre-norm transformer block on ``tokens`` tokens."""
+    return (
+        4 * tokens * dims**2 + 2 * tokens * dims * ffn + 2 * tokens**2 * dims
+    )
+
+
+def mae_formula(model: nn.Module, shape: Tuple[int, int]) -> Optional[dict]:
+    """The closed-form MACs of an MAE ViT (``performance.md`` section 1).
+
+    Patch embedding on all ``L`` patches; the encoder on the visible
+    tokens plus cls; the decoder embedding on those; the decoder blocks and
+    prediction on ``1 + L`` tokens.
+
+    Args:
+        model (nn.Module): The model; only an ``MAEViT`` backbone with an
+            ``MAEDecoder`` neck is handled.
+        shape (Tuple[int, int]): Input ``(H, W)``.
+
+    Returns:
+        dict, optional: ``backbone``, ``neck`` and ``total`` MACs, or None
+        for other models.
+    """
+    backbone = getattr(model, 'backbone', None)
+    neck = getattr(model, 'neck', None)
+    if type(backbone).__name__ != 'MAEViT':
+        return None
+    if type(neck).__name__ != 'MAEDecoder':
+        return None
+    if backbone.encoder_mask_token:
+        return None
+    patch = backbone.patch_size
+    num_patches = (shape[0] // patch) * (shape[1] // patch)
+    num_masked = backbone.mask_generator.num_masked(
+        (shape[0] // patch, shape[1] // patch)
+    )
+    enc_tokens = 1 + num_patches - num_masked
+    dims = backbone.embed_dims
+    enc_ffn = backbone.blocks[0].mlp.fc1.out_features
+    in_chans = backbone.patch_embed.proj.in_channels
+    encoder = num_patches * dims * patch * patch * in_chans + len(
+        backbone.blocks
+    ) * _block_macs(enc_tokens, dims, enc_ffn)
+    dec_dims = neck.decoder_embed.out_features
+    dec_ffn = neck.decoder_blocks[0].mlp.fc1.out_features
+    dec_tokens = 1 + num_patches
+    decoder = (
+        enc_tokens * dims * dec_dims
+        + len(neck.decoder_blocks) * _block_macs(dec_tokens, dec_dims, dec_ffn)
+        + dec_tokens * dec_dims * neck.predict_dims
+    )
+    return dict(backbone=encoder, neck=decoder, total=encoder + decoder)
+
+
+def report(result: dict, formula: Optional[dict], shape: tuple) -> str:
+    """A plain-text table of the counts."""
+    macs, params = result['macs'], result['params']
+    total = macs['total']
+    lines = [
+        f'input shape: (1, 3, {shape[0]}, {shape[1]})',
+        f'{"part":<10}{"GMAC":>10}{"share":>8}{"params (M)":>12}'
+        + (f'{"formula GMAC":>14}{"diff":>8}' if formula else ''),
+    ]
+    for part in (*PARTS, 'total'):
+        if part not in macs:
+            continue
+        line = (
+            f'{part:<10}{macs[part] / 1e9:>10.3f}'
+            f'{100 * macs[part] / max(total, 1):>7.1f}%'
+            f'{params[part] / 1e6:>12.2f}'
+        )
+        if formula and part in formula:
+            ref = formula[part]
+            line += (
+                f'{ref / 1e9:>14.3f}'
+                f'{100 * (macs[part] - ref) / max(ref, 1):>+7.2f}%'
+            )
+        lines.append(line)
+    lines.append(
+        f'GFLOPs (2 x MAC): {2 * total / 1e9:.3f}; training step about '
+        f'3 x forward: {6 * total / 1e9:.1f} GFLOPs'
+    )
+    if result['unsupported']:
+        ops = ', '.join(sorted(result['unsupported']))
+        lines.append(f'not counted (elementwise or unsupported): {ops}')
+    return '\n'.join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    model = build_model(cfg)
+    shape = input_shape(model, args.shape)
+    with torch.no_grad():
+        result = analyse(model, shape)
+    print(report(result, mae_formula(model, shape), shape))
+
+
+if __name__ == '__main__':
+    main()
