@@ -1,5 +1,13 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 from .generate_mask import GenerateMask
 from .loading import LoadImageOrSkip
+from .pack_video_inputs import PackVideoInputs
+from .video_loading import PyAVDecodeOrSkip, PyAVInitOrSkip
 
-__all__ = ['GenerateMask', 'LoadImageOrSkip']
+__all__ = [
+    'GenerateMask',
+    'LoadImageOrSkip',
+    'PackVideoInputs',
+    'PyAVDecodeOrSkip',
+    'PyAVInitOrSkip',
+]

@@ -4,5 +4,13 @@ from .convvit import ConvViT
 from .mae_vit import MAEViT
 from .simmim_swin import SimMIMSwin
 from .simmim_vit import SimMIMViT
+from .videomae_vit import VideoMAEViT
 
-__all__ = ['ConvMAEViT', 'ConvViT', 'MAEViT', 'SimMIMSwin', 'SimMIMViT']
+__all__ = [
+    'ConvMAEViT',
+    'ConvViT',
+    'MAEViT',
+    'SimMIMSwin',
+    'SimMIMViT',
+    'VideoMAEViT',
+]

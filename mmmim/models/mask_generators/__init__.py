@@ -5,6 +5,7 @@ from .global_batch import draw_global_batch_mask
 from .grid_mask_generator import GridMaskGenerator
 from .random_mask_generator import RandomMaskGenerator
 from .simmim_mask_generator import SimMIMMaskGenerator, upsample_mask
+from .tube_mask_generator import TubeMaskGenerator
 
 __all__ = [
     'BaseMaskGenerator',
@@ -12,6 +13,7 @@ __all__ = [
     'GridMaskGenerator',
     'RandomMaskGenerator',
     'SimMIMMaskGenerator',
+    'TubeMaskGenerator',
     'draw_global_batch_mask',
     'upsample_mask',
 ]

@@ -2,5 +2,11 @@
 from .convmae_decoder import ConvMAEDecoder
 from .mae_decoder import MAEDecoder
 from .simmim_decoder import SimMIMLinearDecoder
+from .videomae_decoder import VideoMAEDecoder
 
-__all__ = ['ConvMAEDecoder', 'MAEDecoder', 'SimMIMLinearDecoder']
+__all__ = [
+    'ConvMAEDecoder',
+    'MAEDecoder',
+    'SimMIMLinearDecoder',
+    'VideoMAEDecoder',
+]

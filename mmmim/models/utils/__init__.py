@@ -1,6 +1,7 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 from .backbone_args import grid_of, parse_arch, parse_out_indices
 from .builder import build_in_mmmim
+from .cube_embed import CubeEmbed
 from .layer_scale_block import (
     LayerScaleBlock,
     RelPosAttention,
@@ -10,6 +11,7 @@ from .patch_embed import PatchEmbed2d
 from .patchify import patchify, unpatchify
 from .pos_embed import build_2d_sincos_pos_embed, resize_pos_embed
 from .pretrained import is_pretrained_cfg, load_pretrained
+from .qv_bias_blocks import build_qv_bias_blocks
 from .rel_pos_bias import (
     NUM_CLS_ROWS,
     RelativePositionBias,
@@ -19,6 +21,7 @@ from .rel_pos_bias import (
     geometric_offsets,
     resize_rel_pos_bias_table,
 )
+from .sinusoid_pos_embed import build_1d_sinusoid_pos_embed
 from .token_ops import check_mask, gather_tokens, mask_to_ids
 from .transformer import (
     apply_block,
@@ -32,6 +35,9 @@ __all__ = [
     'parse_arch',
     'parse_out_indices',
     'build_in_mmmim',
+    'CubeEmbed',
+    'build_qv_bias_blocks',
+    'build_1d_sinusoid_pos_embed',
     'PatchEmbed2d',
     'patchify',
     'unpatchify',

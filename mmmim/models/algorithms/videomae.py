@@ -1,0 +1,84 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+"""VideoMAE (Tong et al., 2022)."""
+
+from typing import Dict, Optional, Union
+
+import torch
+
+from mmmim.registry import MODELS
+
+from .base import BaseMIM
+
+__all__ = ['VideoMAE']
+
+#: ImageNet normalisation on RGB videos ``[B, C, T, H, W]``.
+VIDEO_DATA_PREPROCESSOR = dict(
+    type='mmmim.VideoDataPreprocessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+)
+
+
+@MODELS.register_module()
+class VideoMAE(BaseMIM):
+    """Video masked autoencoder: tube masking at 90%, cube targets.
+
+    ``backbone`` is a ``VideoMAEViT`` returning ``(latent, mask)`` for the
+    visible tokens, ``neck`` a ``VideoMAEDecoder`` predicting the masked
+    cubes only, ``head`` a ``VideoReconstructionHead`` building the
+    per-channel normalised cube targets and the MSE.
+
+    Args:
+        backbone (dict): Encoder config.
+        neck (dict): Decoder config.
+        head (dict): Target and loss config.
+        data_preprocessor (dict, optional): Defaults to None, which means
+            ``mmmim.VideoDataPreprocessor`` with the ImageNet mean and std.
+        init_cfg (dict | list, optional): Init config. Defaults to None.
+    """
+
+    def __init__(
+        self,
+        backbone: dict,
+        neck: dict,
+        head: dict,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[Union[dict, list]] = None,
+    ) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            data_preprocessor=data_preprocessor or VIDEO_DATA_PREPROCESSOR,
+            init_cfg=init_cfg,
+        )
+
+    def reconstruct(
+        self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None
+    ) -> Dict[str, torch.Tensor]:
+        """Reconstruct masked cubes.
+
+        Args:
+            inputs (torch.Tensor): Normalised videos ``[B, C, T, H, W]``.
+            mask (torch.Tensor, optional): Bool ``[B, N]``, True = masked,
+                tokens t-major. Defaults to None (drawn by the backbone).
+
+        Returns:
+            dict: ``pred`` ``[B, N, P]`` (the decoder's predictions at the
+            masked tokens, zeros at the visible ones), ``target``
+            ``[B, N, P]``, the ``mask`` ``[B, N]`` used and the scalar
+            ``loss``.
+        """
+        latent, mask = self.backbone(inputs, mask)
+        pred_masked = self.neck(latent, mask)
+        num_masked = pred_masked.shape[1]
+        masked_ids = self.neck.masked_ids(mask, num_masked)
+        target = self.head.target(inputs)
+        loss = self.head.loss_from_target(
+            pred_masked, target, mask, masked_ids
+        )
+        index = masked_ids.unsqueeze(-1).expand(-1, -1, target.shape[-1])
+        pred = torch.zeros_like(target, dtype=pred_masked.dtype).scatter(
+            1, index, pred_masked
+        )
+        return dict(pred=pred, target=target, mask=mask, loss=loss)
