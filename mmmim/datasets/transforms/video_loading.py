@@ -112,6 +112,14 @@ class PyAVInitOrSkip(BaseTransform):
                 'PyAVInitOrSkip',
             )
         total = container.streams.video[0].frames
+        if total <= 0:
+            # Some containers (Matroska/WebM) carry no frame count: count
+            # the video packets, then reopen at the start.
+            total = sum(
+                1 for packet in container.demux(video=0) if packet.size
+            )
+            container.close()
+            container = av.open(path)
         if total <= 0 or total < self.min_frames:
             container.close()
             return _fail(

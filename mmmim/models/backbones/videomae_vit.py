@@ -17,6 +17,7 @@ from ..utils import (
     build_norm_layer_cls,
     build_qv_bias_blocks,
     check_mask,
+    check_mask_counts_async,
     gather_tokens,
     init_vit_weights,
     is_pretrained_cfg,
@@ -259,6 +260,15 @@ class VideoMAEViT(BaseModule):
                 self.mask_generator, batch_size, grid, device=tokens.device
             )
             num_masked = self.mask_generator.num_masked(grid)
+        elif hasattr(self.mask_generator, 'num_masked'):
+            # Pipeline masks come from the same generator: check their
+            # counts without reading them back from the device.
+            num_masked = check_mask_counts_async(
+                mask,
+                num_tokens,
+                self.mask_generator.num_masked(grid),
+                batch_size,
+            )
         else:
             num_masked = check_mask(mask, num_tokens, batch_size)
         ids_keep, _ = mask_to_ids(mask, num_tokens - num_masked)

@@ -1,6 +1,7 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """Batch videos, normalise them and apply batch augmentations."""
 
+import copy
 from typing import Optional, Sequence
 
 import torch
@@ -17,8 +18,10 @@ class VideoDataPreprocessor(ClsDataPreprocessor):
 
     Each sample arrives as ``[num_views, C, T, H, W]`` (``PackVideoInputs``);
     the views of all samples are stacked into one batch
-    ``[B * num_views, C, T, H, W]`` (a training clip is one view; testing
-    uses several clips x crops, averaged by ``VideoClassifier``). The mean
+    ``[B * num_views, C, T, H, W]``. In training, several views are
+    repeated augmentations of one clip (``RepeatAugment``) and each becomes
+    a sample with the video's label; in testing they are clips x crops,
+    averaged by ``VideoClassifier``. The mean
     and std broadcast over the channel axis, and mmpretrain's labels,
     one-hot scores and batch augmentations (Mixup / CutMix on the last two
     axes) are reused as they are.
@@ -84,15 +87,17 @@ class VideoDataPreprocessor(ClsDataPreprocessor):
                 f'got {sorted(shapes)}; crop or resize the clips to one size '
                 'and pack them with FormatShape(NCTHW) + PackVideoInputs'
             )
+        num_views = inputs[0].shape[0]
         views = torch.stack(inputs).flatten(0, 1)
         samples = data.get('data_samples')
-        if training and self.batch_augments is not None and samples:
-            if views.shape[0] != len(samples):
-                raise ValueError(
-                    'batch augmentations need one view per training '
-                    f'sample, got {views.shape[0]} views for '
-                    f'{len(samples)} samples; set num_clips=1'
-                )
+        if training and samples and num_views > 1:
+            # Repeated augmentation (RepeatAugment): in training every view
+            # is a sample of its own, with the label of its video.
+            samples = [
+                copy.deepcopy(sample)
+                for sample in samples
+                for _ in range(num_views)
+            ]
         return super().forward(
             dict(inputs=views, data_samples=samples), training
         )

@@ -22,7 +22,12 @@ from .rel_pos_bias import (
     resize_rel_pos_bias_table,
 )
 from .sinusoid_pos_embed import build_1d_sinusoid_pos_embed
-from .token_ops import check_mask, gather_tokens, mask_to_ids
+from .token_ops import (
+    check_mask,
+    check_mask_counts_async,
+    gather_tokens,
+    mask_to_ids,
+)
 from .transformer import (
     apply_block,
     build_norm_layer_cls,
@@ -46,6 +51,7 @@ __all__ = [
     'is_pretrained_cfg',
     'load_pretrained',
     'check_mask',
+    'check_mask_counts_async',
     'gather_tokens',
     'mask_to_ids',
     'apply_block',

@@ -12,7 +12,12 @@ from typing import Optional, Tuple
 
 import torch
 
-__all__ = ['check_mask', 'mask_to_ids', 'gather_tokens']
+__all__ = [
+    'check_mask',
+    'check_mask_counts_async',
+    'mask_to_ids',
+    'gather_tokens',
+]
 
 
 def check_mask(
@@ -71,6 +76,38 @@ def check_mask(
             'counts, or an encoder that keeps all tokens (mask token mode)'
         )
     return int(low)
+
+
+def check_mask_counts_async(
+    mask: torch.Tensor,
+    num_tokens: int,
+    num_masked: int,
+    batch_size: Optional[int] = None,
+) -> int:
+    """Validate a mask whose per-sample count is known in advance.
+
+    The dtype and the shape are checked on the host; the counts with
+    ``torch._assert_async``, which needs no device-to-host read-back (on
+    the CPU it raises at once, on a GPU it fails the kernel).
+
+    Args:
+        mask (torch.Tensor): The mask, expected bool ``[B, L]``.
+        num_tokens (int): The expected ``L``.
+        num_masked (int): The expected masked tokens per sample (e.g.
+            ``mask_generator.num_masked(grid)``).
+        batch_size (int, optional): The expected ``B``. Defaults to None.
+
+    Returns:
+        int: ``num_masked``.
+    """
+    check_mask(mask, num_tokens, batch_size, equal_counts=False)
+    torch._assert_async(
+        (mask.sum(dim=1) == num_masked).all(),
+        f'every sample must mask exactly {num_masked} of {num_tokens} '
+        'tokens, as the mask generator of the model does; the masks of '
+        'the data pipeline use another ratio or grid',
+    )
+    return num_masked
 
 
 def mask_to_ids(
