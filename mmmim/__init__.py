@@ -5,6 +5,7 @@ import mmengine
 from mmengine.utils import digit_version
 
 from .utils.atomic_io import install_atomic_local_backend
+from .utils.config_lookup import install_mmmim_config_lookup
 from .utils.safe_checkpoint import install_safe_checkpoint_loader
 from .version import __version__, version_info
 
@@ -27,5 +28,8 @@ install_safe_checkpoint_loader()
 # Checkpoints and other files written through mmengine's local backend are
 # written atomically (temporary file + rename).
 install_atomic_local_backend()
+# `mmmim::mae/...py` in `_base_` and mmengine.hub.get_config, also for
+# editable installs.
+install_mmmim_config_lookup()
 
 __all__ = ['__version__', 'version_info']

@@ -40,6 +40,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    # Before reading the config: `mmmim::` paths need mmmim imported.
+    import mmmim  # noqa: F401
+    from mmmim.utils import init_cpu_dist_if_needed
+
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -68,9 +72,6 @@ def main() -> None:
         cfg.test_evaluator.append(
             dict(type='DumpResults', out_file_path=args.out)
         )
-
-    import mmmim  # noqa: F401
-    from mmmim.utils import init_cpu_dist_if_needed
 
     init_cpu_dist_if_needed(cfg)
     if 'runner_type' not in cfg:

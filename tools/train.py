@@ -120,12 +120,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
     # Importing mmmim registers its components and its safe checkpoint
-    # loader (needed for --resume under torch >= 2.6).
+    # loader (needed for --resume under torch >= 2.6), and lets configs
+    # inherit `mmmim::` paths, so it comes before the config is read.
     import mmmim  # noqa: F401
     from mmmim.utils import init_cpu_dist_if_needed
+
+    cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
 
     init_cpu_dist_if_needed(cfg)
     if 'runner_type' not in cfg:
