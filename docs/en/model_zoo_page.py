@@ -1,0 +1,98 @@
+# Copyright (c) mmmim contributors. All rights reserved.
+"""Write ``model_zoo.md`` from ``model-index.yml`` and the metafiles.
+
+``conf.py`` calls :func:`write_model_zoo` at every build, so the page
+always lists what the metafiles hold; the generated file is not tracked.
+"""
+
+from pathlib import Path
+from typing import List, Optional
+
+import yaml
+
+HEADER = """# Model zoo
+
+Every released config, read from `model-index.yml` and the
+`configs/<dir>/metafile.yml` files it imports (this page is generated when
+the documentation is built). **Results are the official numbers** of the
+original papers and repositories, for the same recipe; a dash means none
+was published for exactly that setting. GMAC: multiply-accumulates of one
+forward pass of one image at the config's input size
+(`tools/analysis_tools/get_flops.py`; FLOPs are twice that). *Official
+weights* are the public checkpoints that `tools/model_converters/` turns
+into mmmim checkpoints for the config (see [](converters.md)); mmmim does
+not host converted weights.
+
+Configs that need no entry: `_base_/` fragments, `*-demo.py` CPU demos and
+the `*_fashion-mnist.py` evaluation configs. A new config directory needs a
+`metafile.yml` imported by `model-index.yml`; `tests/test_configs/
+test_metafiles.py` checks both ways.
+"""
+
+
+def _load(path: Path) -> dict:
+    with open(path, encoding='utf-8') as f:
+        return yaml.safe_load(f) or {}
+
+
+def _results(model: dict) -> str:
+    parts = []
+    for result in model.get('Results') or []:
+        for metric, value in (result.get('Metrics') or {}).items():
+            parts.append(f'{metric} {value} ({result.get("Dataset")})')
+    return '; '.join(parts) or '-'
+
+
+def _number(value: Optional[float], scale: float) -> str:
+    if value is None:
+        return '-'
+    return f'{value / scale:.2f}'
+
+
+def _row(model: dict) -> str:
+    meta = model.get('Metadata') or {}
+    weights = (model.get('Converted From') or {}).get('Weights')
+    link = f'[official]({weights})' if weights else '-'
+    cells = [
+        f'`{model["Name"]}`',
+        f'`{model.get("Config", "-")}`',
+        str(meta.get('Epochs', meta.get('Iterations', '-'))),
+        str(meta.get('Batch Size', '-')),
+        _number(meta.get('Parameters'), 1e6),
+        _number(meta.get('FLOPs'), 1e9),
+        _results(model),
+        link,
+    ]
+    return '| ' + ' | '.join(cells) + ' |'
+
+
+def render(repo_root: Path) -> str:
+    """The page as Markdown."""
+    index = _load(repo_root / 'model-index.yml')
+    lines: List[str] = [HEADER]
+    for meta_path in index.get('Import') or []:
+        meta = _load(repo_root / meta_path)
+        for coll in meta.get('Collections') or []:
+            paper = coll.get('Paper') or {}
+            lines += [
+                f'## {coll["Name"]}',
+                '',
+                f'[{paper.get("Title", coll["Name"])}]({paper.get("URL")});'
+                f' configs and usage: `{coll.get("README", meta_path)}`.',
+                '',
+                '| name | config | epochs | batch | params (M) | GMAC '
+                '| results | official weights |',
+                '|---|---|---|---|---|---|---|---|',
+            ]
+            for model in meta.get('Models') or []:
+                if model.get('In Collection') == coll['Name']:
+                    lines.append(_row(model))
+            lines.append('')
+    return '\n'.join(lines)
+
+
+def write_model_zoo(repo_root: Path, out_file: Path) -> None:
+    """Write the page if its content changed (keeps incremental builds)."""
+    text = render(repo_root)
+    if not out_file.exists() or out_file.read_text() != text:
+        out_file.write_text(text)
