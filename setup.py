@@ -82,7 +82,9 @@ if __name__ == '__main__':
         long_description_content_type='text/markdown',
         keywords='masked image modeling, self-supervised learning, '
         'computer vision, openmmlab',
-        packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
+        packages=find_packages(
+            exclude=('configs*', 'tools*', 'tests', 'tests.*', 'docs*')
+        ),
         include_package_data=True,
         python_requires='>=3.10',
         classifiers=[
