@@ -18,6 +18,12 @@ from .reconstruction import (
     save_panels,
     unnormalize_norm_pix,
 )
+from .video_reconstruction import (
+    VIDEO_ROWS,
+    make_video_strips,
+    save_video_strip,
+    uncubify,
+)
 
 __all__ = [
     'NORM_PIX_CAPTION',
@@ -35,4 +41,8 @@ __all__ = [
     'reconstruct_images',
     'save_panels',
     'unnormalize_norm_pix',
+    'VIDEO_ROWS',
+    'make_video_strips',
+    'save_video_strip',
+    'uncubify',
 ]

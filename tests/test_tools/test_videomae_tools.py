@@ -65,6 +65,19 @@ def test_videomae_demo_pretraining_lowers_the_loss(tmp_path, demo_video_root):
     # below that of the first ones (about 1.4 -> 1.0 on these clips).
     assert losses[-1] < 0.85 * losses[0], losses
     assert (work_dir / 'iter_40.pth').is_file()
+    # Frame strips of a held-out clip from the trained model.
+    run_tool(
+        [
+            'tools/visualization/vis_video_reconstruction.py',
+            str(PRETRAIN),
+            str(work_dir / 'iter_40.pth'),
+            '--video',
+            str(demo_video_root / 'videos' / 'bikes_6.mp4'),
+            '--out-dir',
+            str(tmp_path / 'vis'),
+        ]
+    )
+    assert (tmp_path / 'vis' / 'bikes_6.png').stat().st_size > 10_000
 
 
 def test_videomae_finetune_and_multi_view_test(tmp_path, demo_video_root):
