@@ -42,8 +42,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         type=int,
         nargs='+',
         default=None,
-        help="input size: H W, or one side (default: the backbone's "
-        'img_size, else 224)',
+        help='input size: H W, one side, or T H W for video (default: '
+        "the backbone's input size, else 224)",
     )
     parser.add_argument(
         '--cfg-options',
@@ -107,14 +107,24 @@ def build_model(cfg: Config) -> nn.Module:
 
 
 def input_shape(model: nn.Module, shape: Optional[Sequence[int]]) -> tuple:
-    """``(H, W)`` from ``--shape``, else the backbone's ``img_size``."""
+    """``(H, W)`` or ``(T, H, W)``: ``--shape``, else the backbone's size.
+
+    The default is the backbone's token grid times its patch size (the
+    patch embedding's kernel for a video backbone), else ``img_size``,
+    else 224.
+    """
     if shape:
-        if len(shape) not in (1, 2):
-            raise ValueError(f'--shape takes H W or one side, got {shape}')
-        return (shape[0], shape[-1])
+        if len(shape) not in (1, 2, 3):
+            raise ValueError(f'--shape takes H W, one side or T H W: {shape}')
+        return tuple(shape) if len(shape) == 3 else (shape[0], shape[-1])
     backbone = getattr(model, 'backbone', None)
     grid = getattr(backbone, 'grid_size', None)
     patch = getattr(backbone, 'patch_size', None)
+    if grid is not None and len(grid) == 3:
+        proj = getattr(getattr(backbone, 'patch_embed', None), 'proj', None)
+        kernel = getattr(proj, 'kernel_size', None)
+        if kernel is not None and len(kernel) == 3:
+            return tuple(g * k for g, k in zip(grid, kernel))
     if grid is not None and isinstance(patch, int):
         return (grid[0] * patch, grid[1] * patch)
     img_size = getattr(backbone, 'img_size', 224)
@@ -123,12 +133,12 @@ def input_shape(model: nn.Module, shape: Optional[Sequence[int]]) -> tuple:
     return tuple(img_size)[:2]
 
 
-def analyse(model: nn.Module, shape: Tuple[int, int]) -> Dict[str, Any]:
-    """Count MACs (total and per part) and parameters for one image.
+def analyse(model: nn.Module, shape: Tuple[int, ...]) -> Dict[str, Any]:
+    """Count MACs (total and per part) and parameters for one input.
 
     Args:
         model (nn.Module): A model with ``reconstruct`` or a classifier.
-        shape (Tuple[int, int]): Input ``(H, W)``.
+        shape (Tuple[int, ...]): Input ``(H, W)`` or ``(T, H, W)``.
 
     Returns:
         dict: ``macs`` and ``params`` (dicts of part -> count, with
@@ -214,7 +224,7 @@ def report(result: dict, formula: Optional[dict], shape: tuple) -> str:
     macs, params = result['macs'], result['params']
     total = macs['total']
     lines = [
-        f'input shape: (1, 3, {shape[0]}, {shape[1]})',
+        f'input shape: {(1, 3, *shape)}',
         f'{"part":<10}{"GMAC":>10}{"share":>8}{"params (M)":>12}'
         + (f'{"formula GMAC":>14}{"diff":>8}' if formula else ''),
     ]
