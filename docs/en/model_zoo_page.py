@@ -21,12 +21,31 @@ forward pass of one image at the config's input size
 (`tools/analysis_tools/get_flops.py`; FLOPs are twice that). *Official
 weights* are the public checkpoints that `tools/model_converters/` turns
 into mmmim checkpoints for the config (see [](converters.md)); mmmim does
-not host converted weights.
+not host converted weights. How to add configs: see the end of the page.
+"""
 
-Configs that need no entry: `_base_/` fragments, `*-demo.py` CPU demos and
-the `*_fashion-mnist.py` evaluation configs. A new config directory needs a
-`metafile.yml` imported by `model-index.yml`; `tests/test_configs/
-test_metafiles.py` checks both ways.
+FOOTER = """## Adding configs
+
+Every config under `configs/` needs an entry in a metafile, except
+`_base_/` fragments, demo configs (a name field with the word `demo`, e.g.
+`..._1xb32-coslr-demo.py`) and the Fashion-MNIST evaluation configs
+(`..._fashion-mnist.py`). `tests/test_configs/test_metafiles.py` checks
+both ways. A new config directory `configs/<dir>/` needs:
+
+1. `configs/<dir>/metafile.yml` with one `Collections` entry (`Name`,
+   `Paper` with `Title` and `URL`, `README` pointing at an existing file)
+   and one `Models` entry per config: a unique `Name`, `In Collection`,
+   `Config: configs/<dir>/...py` (it must load with `Config.fromfile`),
+   `Metadata` with at least `Training Data`, `Batch Size`, `FLOPs` and
+   `Parameters` (plus `Epochs` or `Iterations`), `Results` (a list of
+   `Task`, `Dataset`, `Metrics`, or `null`), and optionally
+   `Converted From` (`Weights`, `Code`) and `Downstream` (names of other
+   entries).
+2. A line `- configs/<dir>/metafile.yml` in the root `model-index.yml`.
+
+Configs added to an existing directory, such as
+`configs/<algo>/benchmarks/mmdet/`, only need entries in that directory's
+metafile.
 """
 
 
@@ -88,6 +107,7 @@ def render(repo_root: Path) -> str:
                 if model.get('In Collection') == coll['Name']:
                     lines.append(_row(model))
             lines.append('')
+    lines.append(FOOTER)
     return '\n'.join(lines)
 
 
