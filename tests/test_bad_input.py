@@ -264,3 +264,78 @@ def test_checkpoint_of_another_size_is_an_error(tmp_path):
     with pytest.raises(Exception, match='size|shape'):
         backbone.init_weights()
     del small
+
+
+# Videos (VideoMAE): the same policy as images.
+
+
+def _video_steps(path, on_error='raise', min_frames=0):
+    results = dict(filename=str(path), start_index=0, modality='RGB')
+    for step in (
+        dict(type='PyAVInitOrSkip', on_error=on_error, min_frames=min_frames),
+        dict(type='mmaction.SampleFrames', clip_len=16, test_mode=True),
+        dict(type='PyAVDecodeOrSkip', on_error=on_error),
+    ):
+        results = TRANSFORMS.build(step)(results)
+        if results is None:
+            return None
+    return results
+
+
+def _write_video(path, frames, faststart=False):
+    import av
+
+    options = {'movflags': 'faststart'} if faststart else {}
+    with av.open(str(path), mode='w', options=options) as container:
+        stream = container.add_stream('libx264', rate=25)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, 'yuv420p'
+        rng = np.random.default_rng(0)
+        for _ in range(frames):
+            frame = av.VideoFrame.from_ndarray(
+                rng.integers(0, 255, (32, 32, 3), dtype=np.uint8),
+                format='rgb24',
+            )
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+@pytest.mark.parametrize(
+    'kind, message',
+    [
+        ('corrupt', 'does not open'),
+        ('truncated', 'ends after|decoding failed'),
+        ('too_short', 'fewer than the 16'),
+    ],
+)
+def test_bad_videos_name_the_file_or_are_skipped(tmp_path, kind, message):
+    path = tmp_path / f'{kind}.mp4'
+    min_frames = 0
+    if kind == 'corrupt':
+        path.write_bytes(b'\x00\x00\x00\x18ftypmp42 broken')
+    elif kind == 'truncated':
+        _write_video(path, 48, faststart=True)
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    else:
+        _write_video(path, 8)
+        min_frames = 16
+    with pytest.raises(ValueError, match=f'{kind}.mp4.*({message})'):
+        _video_steps(path, min_frames=min_frames)
+    assert _video_steps(path, 'skip', min_frames) is None
+
+
+def test_images_given_to_a_video_model_and_image_grids_to_tube_masks():
+    backbone = MODELS.build(
+        dict(
+            type='VideoMAEViT',
+            arch=TINY_ARCH,
+            img_size=32,
+            num_frames=4,
+            patch_size=8,
+        )
+    )
+    with pytest.raises(ValueError, match=r'\[B, C, T, H, W\]'):
+        backbone(torch.zeros(1, 3, 32, 32))
+    with pytest.raises(ValueError, match=r'\(t, h, w\)'):
+        TASK_UTILS.build(dict(type='TubeMaskGenerator'))(1, (14, 14))
