@@ -32,6 +32,14 @@ log_processor = dict(window_size=10, by_epoch=True)
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 
+# `compile = True` runs the training step through torch.compile: the
+# forward pass, the loss and the backward graph are compiled; data
+# preprocessing, mask drawing and the optimizer step stay eager, so the
+# masks and losses are those of an eager run (drop-path draws differ). The
+# first iterations compile (about a minute for MAE-B; CPUs need a C++
+# compiler). See docs/en/benchmarks.md.
+# compile = True
+
 log_level = 'INFO'
 load_from = None
 resume = False

@@ -7,11 +7,13 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper
 from mmengine.structures import BaseDataElement
 
 from mmmim.registry import MODELS
 
 from ..utils import build_in_mmmim
+from . import eager_ops
 
 __all__ = ['BaseMIM']
 
@@ -65,6 +67,35 @@ class BaseMIM(BaseModel):
         self.neck = build_in_mmmim(MODELS, neck) if neck else None
         self.head = build_in_mmmim(MODELS, head) if head else None
 
+    def train_step(
+        self, data: Union[dict, tuple, list], optim_wrapper: OptimWrapper
+    ) -> Dict[str, torch.Tensor]:
+        """One training iteration, as mmengine's, ready for ``compile``.
+
+        With ``compile`` set in a config, mmengine's runner wraps this
+        method in ``torch.compile``; then the forward pass and the loss
+        (:meth:`loss`, as ``forward(mode='loss')`` calls it) are compiled,
+        and with them the backward graph. The data preprocessor, entering
+        the optimizer wrapper's context (autocast) and its update
+        (``loss.backward()``, gradient clipping, the optimizer step and
+        the hooks on it) stay eager (:mod:`.eager_ops`). Without
+        ``compile`` this is mmengine's ``BaseModel.train_step``.
+
+        Args:
+            data (dict | tuple | list): A batch from the dataloader.
+            optim_wrapper (OptimWrapper): Updates the parameters.
+
+        Returns:
+            Dict[str, torch.Tensor]: The loss terms to log.
+        """
+        imgs, mask = eager_ops.preprocess(self, data, self._split_inputs)
+        context = eager_ops.enter_optim_context(optim_wrapper, self)
+        losses = self.loss(imgs, mask)
+        eager_ops.exit_optim_context(context)
+        parsed_losses, log_vars = self.parse_losses(losses)
+        eager_ops.update_params(optim_wrapper, parsed_losses)
+        return log_vars
+
     def reconstruct(
         self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None
     ) -> Dict[str, torch.Tensor]:
@@ -106,8 +137,7 @@ class BaseMIM(BaseModel):
         Returns:
             dict | list | tuple: See ``mode``.
         """
-        imgs = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
-        mask = self._stack_masks(data_samples, imgs.device)
+        imgs, mask = self._split_inputs(inputs, data_samples)
         if mode == 'loss':
             return self.loss(imgs, mask)
         if mode == 'predict':
@@ -176,6 +206,15 @@ class BaseMIM(BaseModel):
             sample.set_field(out['target'][i], 'target')
             sample.set_field(out['mask'][i], 'mask')
         return data_samples
+
+    def _split_inputs(
+        self,
+        inputs: Inputs,
+        data_samples: Optional[List[BaseDataElement]] = None,
+    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """The images (the first view) and the stacked pipeline masks."""
+        imgs = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+        return imgs, self._stack_masks(data_samples, imgs.device)
 
     @staticmethod
     def _stack_masks(

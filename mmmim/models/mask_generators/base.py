@@ -24,6 +24,20 @@ class BaseMaskGenerator:
         mask_ratio (float): The fraction of masked tokens, in (0, 1).
     """
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Keep mask drawing out of ``torch.compile`` graphs.
+
+        Inductor replaces ``torch.rand`` in a compiled graph by its own
+        random number generator, so a compiled model (``compile=True`` in
+        a config) would draw other masks than an eager one from the same
+        seed, and checkpoints would not resume to the same masks. Each
+        subclass's ``__call__`` therefore always runs eagerly (a few small
+        kernels per step) on the global torch generator.
+        """
+        super().__init_subclass__(**kwargs)
+        if '__call__' in vars(cls):
+            cls.__call__ = torch.compiler.disable(cls.__call__)
+
     def __init__(self, mask_ratio: float) -> None:
         if not isinstance(mask_ratio, (int, float)) or not (
             0 < mask_ratio < 1
