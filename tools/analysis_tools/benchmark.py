@@ -2,338 +2,97 @@
 """Time MIM training steps of mmmim against a reference implementation,
 side by side in one process.
 
-For MAE the reference is mmpretrain 1.2.0's MAE with the same widths, batch
-and masking rate. Steps (forward, backward, optimizer) are interleaved ABBA
-so that drift cancels; the headline is the median of per-pair time ratios
-(reference / mmmim, > 1 means mmmim is faster).
+Every step (forward, backward, AdamW) is seeded and the two sides are
+interleaved ABBA so that drift cancels; the headline is the median of
+per-pair time ratios (reference / mmmim, > 1 means mmmim is faster). Per
+side it prints the step time, images (clips) per second, the achieved
+TFLOP/s from the FLOP formulas of ``mim_flops.py`` (a training step = 3
+forward passes), the MFU against the device's dense bf16 peak (looked up
+from the GPU's name, or ``--peak-tflops``; n/a on a CPU without it) and
+memory: the peak allocated memory of the step on CUDA (less the other
+side's resident weights and optimizer states), the bytes saved for the
+backward pass on a CPU.
 
-Three settings are reported:
-  * ``default``: each implementation with its own default recipe. mmmim:
-    bf16 autocast without loss scaling (``AutocastOptimWrapper``) and fused
-    AdamW. mmpretrain: its ``AmpOptimWrapper`` recipe (fp16 autocast with a
-    GradScaler) on CUDA; on a CPU, where that wrapper refuses to start, fp32
-    with torch's default AdamW;
-  * ``equal-fp32`` and ``equal-bf16``: both with the same precision and the
-    same (fused) AdamW, to show that mmmim's model itself is never slower.
+Settings:
+  * ``default``: each library with its default recipe. mmmim: bf16
+    autocast without loss scaling and fused AdamW. mmpretrain: fp16
+    autocast with a GradScaler (its ``AmpOptimWrapper``) on CUDA; on a
+    CPU, where that wrapper refuses to start, fp32. Both with torch's
+    default AdamW choice for the reference;
+  * ``equal-fp32`` and ``equal-bf16``: both with the same precision and
+    fused AdamW, to show that mmmim's model itself is never slower.
 
-CPU protocol (``reference/performance.md`` section 9): one thread, CPU
-process time, fixed input, ``torch.manual_seed(1000 + step)`` before every
-step, 3 warm-up steps, >= 8 pairs. On CUDA, CUDA events and bf16 autocast.
+CPU protocol (performance notes, section 9): one thread, CPU process
+time, fixed input, 3 warm-up steps, >= 8 pairs. On CUDA: CUDA events,
+one synchronisation per step.
 
-``--method convmae`` instead times ConvMAE-B in fp32 against its
-channels-last and bf16 paths (``benchmark_convmae.py``); ``--method
-simmim`` times mmmim's SimMIM Swin-B and ViT-B against mmpretrain's SimMIM
-Swin-B (``benchmark_simmim.py``).
+Methods are modules ``benchmark_<method>.py`` next to this file (see
+``benchmark_common.py`` for what they provide): ``mae`` (vs mmpretrain's
+MAE), ``simmim`` (vs mmpretrain's SimMIM Swin-B), ``convmae`` (vs the same
+model in fp32, channels-first).
 
 Usage::
 
-    python tools/analysis_tools/benchmark.py [--size B112] [--batch 8]
-        [--pairs 8] [--settings default equal] [--device cpu]
-    python tools/analysis_tools/benchmark.py --method convmae --size B224
-    python tools/analysis_tools/benchmark.py --method simmim --size B112
+    python tools/analysis_tools/benchmark.py [--method mae] [--size B112]
+        [--batch 8] [--pairs 8] [--settings default equal-fp32 ...]
+        [--device cpu|cuda] [--compile] [--peak-tflops T]
 """
 
 import argparse
+import importlib
 import os
-import statistics
 import sys
-import time
-from typing import Callable, List, Optional
+from pathlib import Path
+from typing import Dict, List, Optional
 
 import torch
 
-# name: (img, patch, enc dims, enc layers, enc heads, dec dims, dec layers,
-#        dec heads)
-SIZES = {
-    'T224': (224, 16, 192, 12, 3, 256, 4, 8),
-    'S224': (224, 16, 384, 12, 6, 256, 4, 8),
-    'B112': (112, 16, 768, 12, 12, 512, 8, 16),
-    'B224': (224, 16, 768, 12, 12, 512, 8, 16),
-    'L224': (224, 16, 1024, 24, 16, 512, 8, 16),
-}
-MASK_RATIO = 0.75
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from benchmark_common import Setting, report, run  # noqa: E402
+from mim_flops import device_peak_tflops  # noqa: E402
+
+SETTING_NAMES = ('default', 'equal-fp32', 'equal-bf16')
 
 
-def build_mmmim_mae(size: str) -> torch.nn.Module:
-    from mmmim.models import MAE
+def available_methods() -> List[str]:
+    """``<method>`` of every ``benchmark_<method>.py`` here."""
+    return sorted(
+        path.stem[len('benchmark_') :]
+        for path in HERE.glob('benchmark_*.py')
+        if path.stem != 'benchmark_common'
+    )
 
-    img, patch, dims, layers, heads, ddims, dlayers, dheads = SIZES[size]
-    return MAE(
-        backbone=dict(
-            type='MAEViT',
-            arch=dict(
-                embed_dims=dims,
-                num_layers=layers,
-                num_heads=heads,
-                feedforward_channels=4 * dims,
-            ),
-            img_size=img,
-            patch_size=patch,
-            mask_generator=dict(
-                type='RandomMaskGenerator', mask_ratio=MASK_RATIO
-            ),
+
+def settings_for(device: torch.device) -> Dict[str, Setting]:
+    """The three settings on ``device``."""
+    bf16 = torch.bfloat16
+    # mmpretrain's default recipe: fp16 AMP with torch's default AdamW
+    # (foreach on CUDA); on a CPU its AmpOptimWrapper cannot start: fp32.
+    reference_amp = torch.float16 if device.type == 'cuda' else None
+    return {
+        'default': Setting(
+            'default', ('default', reference_amp), ('fused', bf16)
         ),
-        neck=dict(
-            type='MAEDecoder',
-            num_patches=(img // patch) ** 2,
-            patch_size=patch,
-            embed_dims=dims,
-            decoder_embed_dims=ddims,
-            decoder_num_layers=dlayers,
-            decoder_num_heads=dheads,
-        ),
-        head=dict(
-            type='PixelReconstructionHead', patch_size=patch, norm_pix=True
-        ),
-    )
+        'equal-fp32': Setting('equal-fp32', ('fused', None), ('fused', None)),
+        'equal-bf16': Setting('equal-bf16', ('fused', bf16), ('fused', bf16)),
+    }
 
 
-def build_mmpretrain_mae(size: str) -> torch.nn.Module:
-    from mmpretrain.registry import MODELS
-    from mmpretrain.utils import register_all_modules
-
-    register_all_modules(init_default_scope=False)
-    img, patch, dims, layers, heads, ddims, dlayers, dheads = SIZES[size]
-    return MODELS.build(
-        dict(
-            type='MAE',
-            backbone=dict(
-                type='MAEViT',
-                arch=dict(
-                    embed_dims=dims,
-                    num_layers=layers,
-                    num_heads=heads,
-                    feedforward_channels=4 * dims,
-                ),
-                img_size=img,
-                patch_size=patch,
-                mask_ratio=MASK_RATIO,
-            ),
-            neck=dict(
-                type='MAEPretrainDecoder',
-                num_patches=(img // patch) ** 2,
-                patch_size=patch,
-                in_chans=3,
-                embed_dim=dims,
-                decoder_embed_dim=ddims,
-                decoder_depth=dlayers,
-                decoder_num_heads=dheads,
-                mlp_ratio=4.0,
-            ),
-            head=dict(
-                type='MAEPretrainHead',
-                norm_pix=True,
-                patch_size=patch,
-                loss=dict(type='PixelReconstructionLoss', criterion='L2'),
-            ),
-            init_cfg=[
-                dict(type='Xavier', layer='Linear', distribution='uniform'),
-                dict(type='Constant', layer='LayerNorm', val=1.0, bias=0.0),
-            ],
-        )
-    )
-
-
-def mmmim_loss(model: torch.nn.Module, imgs: torch.Tensor) -> torch.Tensor:
-    return model.loss(imgs)['loss']
-
-
-def mmpretrain_loss(
-    model: torch.nn.Module, imgs: torch.Tensor
-) -> torch.Tensor:
-    return model.loss(imgs, [])['loss']
-
-
-def make_optimizer(model: torch.nn.Module, kind: str) -> torch.optim.Optimizer:
-    """AdamW as in the MAE recipe; ``kind`` picks the implementation."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    extra = (
-        dict(fused=True)
-        if kind == 'fused'
-        else dict(foreach=kind == 'foreach')
-        if kind in ('foreach', 'forloop')
-        else {}
-    )
-    return torch.optim.AdamW(
-        params, lr=1.5e-4, betas=(0.9, 0.95), weight_decay=0.05, **extra
-    )
-
-
-class Timer:
-    """CPU process time, or CUDA events on a GPU."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.cuda = device.type == 'cuda'
-
-    def __call__(self, fn: Callable[[], None]) -> float:
-        if self.cuda:
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            torch.cuda.synchronize()
-            return start.elapsed_time(end)
-        begin = time.process_time()
-        fn()
-        return (time.process_time() - begin) * 1000
-
-
-class Candidate:
-    """One implementation with its optimizer, timed step by step."""
-
-    def __init__(
-        self,
-        name: str,
-        model: torch.nn.Module,
-        loss_fn: Callable,
-        optim_kind: str,
-        device: torch.device,
-        amp_dtype: Optional[torch.dtype],
-    ) -> None:
-        self.name, self.loss_fn = name, loss_fn
-        self.model = model.to(device).train()
-        self.optim_kind = optim_kind
-        self.optimizer = make_optimizer(self.model, optim_kind)
-        self.device, self.amp_dtype = device, amp_dtype
-        self.timer = Timer(device)
-        self.fwd_bwd: List[float] = []
-        self.opt: List[float] = []
-        self.saved_bytes = 0
-        # fp16 needs loss scaling (as mmengine's AmpOptimWrapper does).
-        self.scaler = (
-            torch.amp.GradScaler(device.type)
-            if amp_dtype == torch.float16
-            else None
-        )
-
-    def _forward_backward(self, imgs: torch.Tensor) -> None:
-        saved = []
-
-        def pack(tensor):
-            saved.append(tensor.numel() * tensor.element_size())
-            return tensor
-
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            with torch.autocast(
-                self.device.type,
-                dtype=self.amp_dtype,
-                enabled=self.amp_dtype is not None,
-            ):
-                loss = self.loss_fn(self.model, imgs)
-        if self.scaler is not None:
-            loss = self.scaler.scale(loss)
-        loss.backward()
-        self.saved_bytes = sum(saved)
-
-    def _optimizer_step(self) -> None:
-        if self.scaler is None:
-            self.optimizer.step()
-        else:
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-
-    def step(self, imgs: torch.Tensor, seed: int, record: bool) -> float:
-        torch.manual_seed(seed)
-        self.optimizer.zero_grad(set_to_none=True)
-        t_fb = self.timer(lambda: self._forward_backward(imgs))
-        t_opt = self.timer(self._optimizer_step)
-        if record:
-            self.fwd_bwd.append(t_fb)
-            self.opt.append(t_opt)
-        return t_fb + t_opt
-
-
-def _quartiles(values: List[float]) -> tuple:
-    q = statistics.quantiles(values, n=4)
-    return statistics.median(values), q[2] - q[0]
-
-
-def _label(impl: str, optim_kind: str, amp_dtype) -> str:
-    precision = 'fp32' if amp_dtype is None else str(amp_dtype).split('.')[-1]
-    return f'{impl} ({precision}, {optim_kind} AdamW)'
-
-
-def compare(
-    size: str,
-    batch: int,
-    pairs: int,
-    warmup: int,
-    setting: dict,
-    device: torch.device,
-) -> dict:
-    """Run one interleaved comparison and return its statistics.
-
-    ``setting`` maps 'reference' and 'mmmim' to (AdamW kind, autocast dtype
-    or None).
-    """
-    torch.manual_seed(0)
-    kind, amp = setting['reference']
-    reference = Candidate(
-        _label('mmpretrain', kind, amp),
-        build_mmpretrain_mae(size),
-        mmpretrain_loss,
-        kind,
-        device,
-        amp,
-    )
-    torch.manual_seed(0)
-    kind, amp = setting['mmmim']
-    ours = Candidate(
-        _label('mmmim', kind, amp),
-        build_mmmim_mae(size),
-        mmmim_loss,
-        kind,
-        device,
-        amp,
-    )
-    img = SIZES[size][0]
-    imgs = torch.randn(
-        batch, 3, img, img, generator=torch.Generator().manual_seed(0)
-    ).to(device)
-    for step in range(warmup):
-        reference.step(imgs, 1000 + step, record=False)
-        ours.step(imgs, 1000 + step, record=False)
-    ratios = []
-    for pair in range(pairs):
-        seed = 2000 + pair
-        order = (reference, ours) if pair % 2 == 0 else (ours, reference)
-        times = {c.name: c.step(imgs, seed, record=True) for c in order}
-        ratios.append(times[reference.name] / times[ours.name])
-    return dict(candidates=(reference, ours), ratios=ratios)
-
-
-def report(title: str, result: dict, batch: int) -> None:
-    print(f'\n== {title} ==')
-    header = (
-        f'{"implementation":40s} {"step ms":>9s} {"IQR":>7s} '
-        f'{"fwd+bwd":>9s} {"opt":>8s} {"img/s":>8s} {"saved MiB":>10s}'
-    )
-    print(header)
-    for cand in result['candidates']:
-        totals = [a + b for a, b in zip(cand.fwd_bwd, cand.opt)]
-        median, iqr = _quartiles(totals)
-        print(
-            f'{cand.name:42s} {median:9.1f} {iqr:7.1f} '
-            f'{statistics.median(cand.fwd_bwd):9.1f} '
-            f'{statistics.median(cand.opt):8.1f} '
-            f'{batch / median * 1000:8.2f} '
-            f'{cand.saved_bytes / 2**20:10.1f}'
-        )
-    ratios = result['ratios']
-    print(
-        f'speed-up of mmmim (median of {len(ratios)} paired ratios, '
-        f'reference/mmmim): {statistics.median(ratios):.3f}  '
-        f'[min {min(ratios):.3f}, max {max(ratios):.3f}]'
-    )
+def peak_for(device: torch.device, given: Optional[float]) -> Optional[float]:
+    """``--peak-tflops``, else the listed peak of the GPU, else None."""
+    if given:
+        return given
+    if device.type == 'cuda':
+        return device_peak_tflops(torch.cuda.get_device_name(device))
+    return None
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument(
-        '--method', default='mae', choices=['mae', 'convmae', 'simmim']
-    )
-    parser.add_argument('--size', default='B112', choices=list(SIZES))
+    parser.add_argument('--method', default='mae', choices=available_methods())
+    parser.add_argument('--size', default='B112')
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--pairs', type=int, default=8)
     parser.add_argument('--warmup', type=int, default=3)
@@ -342,8 +101,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--settings',
         nargs='+',
-        default=['default', 'equal-fp32', 'equal-bf16'],
-        choices=['default', 'equal-fp32', 'equal-bf16'],
+        default=list(SETTING_NAMES),
+        choices=SETTING_NAMES,
+    )
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the mmmim side (as compile=True in a config)',
+    )
+    parser.add_argument(
+        '--peak-tflops',
+        type=float,
+        default=None,
+        help='the device peak for the MFU (default: looked up for GPUs)',
     )
     return parser.parse_args()
 
@@ -353,54 +123,44 @@ def main() -> None:
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
+    method = importlib.import_module(f'benchmark_{args.method}')
+    if args.size not in method.SIZES:
+        raise SystemExit(
+            f'--method {args.method} supports --size {list(method.SIZES)}'
+        )
     import mmpretrain
     import timm
 
+    peak = peak_for(device, args.peak_tflops)
+    name = (
+        torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'
+    )
     print(
         f'torch {torch.__version__}, timm {timm.__version__}, '
-        f'mmpretrain {mmpretrain.__version__}, device {device}, '
-        f'threads {args.threads}, size {args.size}, batch {args.batch}, '
+        f'mmpretrain {mmpretrain.__version__}, device {name}, '
+        f'peak {peak or "n/a"} TFLOP/s, threads {args.threads}, '
+        f'method {args.method}, size {args.size}, batch {args.batch}, '
+        f'compile {args.compile}, '
         f'TIMM_FUSED_ATTN={os.environ.get("TIMM_FUSED_ATTN", "default")}, '
         f'load average {os.getloadavg()[0]:.2f}'
     )
-    if args.method == 'convmae':  # ConvMAE-B vs itself in fp32
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        from benchmark_convmae import run
-
-        run(args)
-        return
-    bf16 = torch.bfloat16
-    # mmpretrain's default recipe: fp16 AMP with torch's default AdamW
-    # (foreach on CUDA); on CPU its AmpOptimWrapper cannot start: fp32.
-    reference_default = (
-        'default',
-        torch.float16 if device.type == 'cuda' else None,
-    )
-    settings = {
-        'default': dict(reference=reference_default, mmmim=('fused', bf16)),
-        'equal-fp32': dict(reference=('fused', None), mmmim=('fused', None)),
-        'equal-bf16': dict(reference=('fused', bf16), mmmim=('fused', bf16)),
-    }
-    if args.method == 'simmim':  # Swin-B and ViT-B vs mmpretrain's Swin
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        from benchmark_simmim import run
-
-        run(args, settings)
-        sys.stdout.flush()
-        return
-    for name in args.settings:
-        result = compare(
-            args.size,
-            args.batch,
-            args.pairs,
-            args.warmup,
-            settings[name],
-            device,
-        )
-        report(
-            f'{args.method.upper()} {args.size}, {name}', result, args.batch
-        )
-    sys.stdout.flush()
+    unit = getattr(method, 'UNIT', 'img')
+    compile_cfg = dict() if args.compile else None
+    settings = settings_for(device)
+    for setting_name in args.settings:
+        for comparison in method.comparisons(
+            args.size, args.batch, settings[setting_name]
+        ):
+            result = run(
+                comparison,
+                args.batch,
+                args.pairs,
+                args.warmup,
+                device,
+                compile_cfg,
+            )
+            report(result, peak, unit)
+            sys.stdout.flush()
 
 
 if __name__ == '__main__':

@@ -1,47 +1,38 @@
 # Copyright (c) mmmim contributors. All rights reserved.
-"""The ConvMAE part of ``benchmark.py`` (``--method convmae``).
+"""ConvMAE rows of ``benchmark.py`` (``--method convmae``).
 
-One ConvMAE model (ConvMAE-B widths; the decoder of the official recipe)
-is timed in three precision / memory-format settings, each with its own
-copy of the same initial weights and fused AdamW:
-
-* ``fp32``: channels-first convolutions, fp32 (the reference);
-* ``channels-last``: channels-last conv stages, fp32;
-* ``default``: channels-last and bf16 autocast (mmmim's default recipe).
-
-Steps are interleaved (rotating order) with ``torch.manual_seed(seed)``
-before each, so every setting sees the same masks. Before any update, the
-loss of every setting on the same weights, batch and mask is compared with
-fp32 (the exactness check: within 1e-2 relative). Reported per setting:
-median step time, img/s, fwd+bwd and optimizer time, and memory (saved
-activations on a CPU, peak allocated memory on CUDA).
+There is no OpenMMLab ConvMAE, so the reference is the straightforward
+formulation of the same model: channels-first convolutions in the
+reference's recipe (fp32 with torch's default AdamW on a CPU; the official
+fp16 autocast with a GradScaler on CUDA). mmmim runs its default:
+channels-last conv stages with its recipe (bf16 autocast, fused AdamW).
+The candidate starts from the reference's weights, so the report also
+compares their first losses on the same batch and masks (the exactness
+check of the faster path).
 """
 
-import statistics
-from typing import Dict, List, Optional
+from typing import List
 
 import torch
-from benchmark import Candidate
+from benchmark_common import Comparison, Setting, Spec, label
+from mim_flops import convmae_forward_macs, train_flops
 
 # name: (img, decoder dims, decoder layers, decoder heads); encoder 'b'.
 CONVMAE_SIZES = {
     'B224': (224, 512, 8, 16),
     'B112': (112, 512, 8, 16),
 }
+SIZES = tuple(CONVMAE_SIZES)
+UNIT = 'img'
 MASK_RATIO = 0.75
-SETTINGS = {
-    # name: (channels_last, autocast dtype)
-    'fp32': (False, None),
-    'channels-last': (True, None),
-    'default': (True, torch.bfloat16),
-}
 
 
 def build_convmae(size: str, channels_last: bool) -> torch.nn.Module:
+    """ConvMAE-B (encoder ``'b'``) with the official decoder."""
     from mmmim.models import ConvMAE
 
     img, ddims, dlayers, dheads = CONVMAE_SIZES[size]
-    return ConvMAE(
+    model = ConvMAE(
         backbone=dict(
             type='ConvMAEViT',
             arch='b',
@@ -61,131 +52,58 @@ def build_convmae(size: str, channels_last: bool) -> torch.nn.Module:
         head=dict(type='PixelReconstructionHead', patch_size=16),
         data_preprocessor=dict(type='BaseDataPreprocessor'),
     )
+    model.init_weights()
+    return model
 
 
 def _loss(model: torch.nn.Module, imgs: torch.Tensor) -> torch.Tensor:
     return model.loss(imgs)['loss']
 
 
-class MemoryCandidate(Candidate):
-    """A candidate that also records the CUDA peak memory of a step."""
+def comparisons(size: str, batch: int, setting: Setting) -> List[Comparison]:
+    """Channels-first ConvMAE vs mmmim's default path.
 
-    peak_bytes: Optional[int] = None
+    Args:
+        size (str): A key of :data:`CONVMAE_SIZES`.
+        batch (int): Images per step.
+        setting (Setting): The recipes of both sides.
 
-    def step(self, imgs: torch.Tensor, seed: int, record: bool) -> float:
-        if self.device.type != 'cuda':
-            return super().step(imgs, seed, record)
-        torch.cuda.reset_peak_memory_stats(self.device)
-        elapsed = super().step(imgs, seed, record)
-        self.peak_bytes = torch.cuda.max_memory_allocated(self.device)
-        return elapsed
-
-
-def build_candidates(
-    size: str, device: torch.device
-) -> Dict[str, MemoryCandidate]:
-    """Three settings with identical initial weights."""
-    torch.manual_seed(0)
-    reference = build_convmae(size, channels_last=False)
-    reference.init_weights()
-    state = reference.state_dict()
-    candidates = {}
-    for name, (channels_last, amp) in SETTINGS.items():
-        model = build_convmae(size, channels_last)
-        model.load_state_dict(state)
-        candidates[name] = MemoryCandidate(
-            name, model, _loss, 'fused', device, amp
+    Returns:
+        List[Comparison]: The ConvMAE comparison.
+    """
+    img, ddims, dlayers, _ = CONVMAE_SIZES[size]
+    flops = train_flops(
+        convmae_forward_macs(
+            img,
+            decoder_dims=ddims,
+            decoder_layers=dlayers,
+            mask_ratio=MASK_RATIO,
         )
-    return candidates
+    )
 
+    def inputs(n: int) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(0)
+        return torch.randn(n, 3, img, img, generator=gen)
 
-def loss_check(
-    candidates: Dict[str, MemoryCandidate], imgs: torch.Tensor
-) -> Dict[str, float]:
-    """Loss of every setting on the same weights, batch and mask."""
-    losses = {}
-    for name, cand in candidates.items():
-        torch.manual_seed(1)  # the same mask for every setting
-        with (
-            torch.no_grad(),
-            torch.autocast(
-                cand.device.type,
-                dtype=cand.amp_dtype,
-                enabled=cand.amp_dtype is not None,
+    return [
+        Comparison(
+            title=f'CONVMAE {size} (ConvMAE-B encoder), {setting.name}',
+            reference=Spec(
+                label('ConvMAE channels-first', setting.reference),
+                lambda: build_convmae(size, channels_last=False),
+                _loss,
+                inputs,
+                flops,
+                setting.reference,
             ),
-        ):
-            losses[name] = _loss(cand.model, imgs).item()
-    return losses
-
-
-def run(args) -> Dict[str, object]:
-    """Benchmark ConvMAE; ``args`` as parsed by ``benchmark.py``."""
-    device = torch.device(args.device)
-    if args.size not in CONVMAE_SIZES:
-        raise SystemExit(
-            f'--size {args.size} is not a ConvMAE size; choose from '
-            f'{sorted(CONVMAE_SIZES)}'
+            candidate=Spec(
+                label('mmmim ConvMAE channels-last', setting.mmmim),
+                lambda: build_convmae(size, channels_last=True),
+                _loss,
+                inputs,
+                flops,
+                setting.mmmim,
+            ),
+            share_weights=True,
         )
-    candidates = build_candidates(args.size, device)
-    img = CONVMAE_SIZES[args.size][0]
-    imgs = torch.randn(
-        args.batch, 3, img, img, generator=torch.Generator().manual_seed(0)
-    ).to(device)
-    losses = loss_check(candidates, imgs)
-    order: List[MemoryCandidate] = list(candidates.values())
-    for step in range(args.warmup):
-        for cand in order:
-            cand.step(imgs, 1000 + step, record=False)
-    ratios: Dict[str, List[float]] = {name: [] for name in candidates}
-    for pair in range(args.pairs):
-        rotated = order[pair % len(order) :] + order[: pair % len(order)]
-        times = {c.name: c.step(imgs, 2000 + pair, True) for c in rotated}
-        for name in candidates:
-            ratios[name].append(times['fp32'] / times[name])
-    result = dict(candidates=candidates, ratios=ratios, losses=losses)
-    report(args.size, args.batch, result)
-    return result
-
-
-def report(size: str, batch: int, result: dict) -> None:
-    print(f'\n== CONVMAE {size} (ConvMAE-B encoder), batch {batch} ==')
-    memory = 'peak MiB' if _on_cuda(result) else 'saved MiB'
-    print(
-        f'{"setting":15s} {"step ms":>9s} {"IQR":>7s} {"fwd+bwd":>9s} '
-        f'{"opt":>8s} {"img/s":>8s} {memory:>10s} {"speed-up":>9s} '
-        f'{"loss":>10s} {"rel. diff":>10s}'
-    )
-    reference_loss = result['losses']['fp32']
-    for name, cand in result['candidates'].items():
-        totals = [a + b for a, b in zip(cand.fwd_bwd, cand.opt)]
-        median = statistics.median(totals)
-        quartiles = statistics.quantiles(totals, n=4)
-        mem = (
-            cand.peak_bytes
-            if cand.peak_bytes is not None
-            else cand.saved_bytes
-        )
-        loss = result['losses'][name]
-        print(
-            f'{name:15s} {median:9.1f} {quartiles[2] - quartiles[0]:7.1f} '
-            f'{statistics.median(cand.fwd_bwd):9.1f} '
-            f'{statistics.median(cand.opt):8.1f} '
-            f'{batch / median * 1000:8.2f} {mem / 2**20:10.1f} '
-            f'{statistics.median(result["ratios"][name]):9.3f} '
-            f'{loss:10.5f} {abs(loss - reference_loss) / reference_loss:10.2e}'
-        )
-    worst = max(
-        abs(loss - reference_loss) / reference_loss
-        for loss in result['losses'].values()
-    )
-    verdict = 'OK' if worst <= 1e-2 else 'TOO LARGE'
-    print(
-        'speed-up = median of paired ratios fp32 / setting; loss on the '
-        f'same weights and mask, worst relative diff {worst:.2e} '
-        f'(limit 1e-2): {verdict}'
-    )
-
-
-def _on_cuda(result: dict) -> bool:
-    cand = next(iter(result['candidates'].values()))
-    return cand.device.type == 'cuda'
+    ]

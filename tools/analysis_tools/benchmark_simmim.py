@@ -20,13 +20,16 @@ Swin with window 3 (mmpretrain's window attention refuses a last stage
 smaller than the window), for CPUs.
 """
 
-from typing import Callable, Dict, Tuple
+from typing import Callable, List
 
 import torch
-from benchmark import Candidate, _label, report
+from benchmark_common import Comparison, Setting, Spec, label
+from mim_flops import simmim_vit_forward_macs, swin_forward_macs, train_flops
 
 # size name: (ViT image size, Swin image size, Swin window)
-SIZES = {'B112': (96, 96, 3), 'B224': (224, 192, 6)}
+SIMMIM_SIZES = {'B112': (96, 96, 3), 'B224': (224, 192, 6)}
+SIZES = tuple(SIMMIM_SIZES)
+UNIT = 'img'
 
 
 def _masks(batch: int, img: int, model_patch: int) -> torch.Tensor:
@@ -114,81 +117,57 @@ def mmpretrain_loss_fn(mask: torch.Tensor) -> Callable:
     return loss
 
 
-def compare(
-    kind: str,
-    size: str,
-    batch: int,
-    pairs: int,
-    warmup: int,
-    setting: Dict[str, Tuple],
-    device: torch.device,
-) -> dict:
-    """One interleaved comparison of mmmim ``kind`` vs mmpretrain Swin."""
-    vit_img, swin_img, window = SIZES[size]
+def _images(img: int, seed: int) -> Callable[[int], torch.Tensor]:
+    def inputs(n: int) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(seed)
+        return torch.randn(n, 3, img, img, generator=gen)
+
+    return inputs
+
+
+def comparisons(size: str, batch: int, setting: Setting) -> List[Comparison]:
+    """Swin-B vs mmpretrain's Swin-B, and ViT-B vs the same (for scale).
+
+    Args:
+        size (str): A key of :data:`SIMMIM_SIZES`.
+        batch (int): Images per step.
+        setting (Setting): The recipes of both sides.
+
+    Returns:
+        List[Comparison]: The two comparisons.
+    """
+    vit_img, swin_img, window = SIMMIM_SIZES[size]
+    swin_flops = train_flops(swin_forward_macs(swin_img, window_size=window))
     swin_mask = _masks(batch, swin_img, 4)
-    torch.manual_seed(0)
-    ref_kind, ref_amp = setting['reference']
-    reference = Candidate(
-        _label(f'mmpretrain Swin-B@{swin_img}', ref_kind, ref_amp),
-        build_mmpretrain_swin(swin_img, window),
-        mmpretrain_loss_fn(swin_mask),
-        ref_kind,
-        device,
-        ref_amp,
-    )
-    img = vit_img if kind == 'vit' else swin_img
-    mask = _masks(batch, img, 16 if kind == 'vit' else 4)
-    torch.manual_seed(0)
-    our_kind, our_amp = setting['mmmim']
-    name = f'mmmim {"ViT-B/16" if kind == "vit" else "Swin-B"}@{img}'
-    ours = Candidate(
-        _label(name, our_kind, our_amp),
-        build_mmmim(kind, img, window),
-        mmmim_loss_fn(mask),
-        our_kind,
-        device,
-        our_amp,
-    )
-    gen = torch.Generator().manual_seed(0)
-    ref_imgs = torch.randn(batch, 3, swin_img, swin_img, generator=gen)
-    our_imgs = torch.randn(batch, 3, img, img, generator=gen)
-    ref_imgs, our_imgs = ref_imgs.to(device), our_imgs.to(device)
-    for step in range(warmup):
-        reference.step(ref_imgs, 1000 + step, record=False)
-        ours.step(our_imgs, 1000 + step, record=False)
-    ratios = []
-    for pair in range(pairs):
-        seed = 2000 + pair
-        ref_first = pair % 2 == 0
-        times = {}
-        for cand, imgs in (
-            [(reference, ref_imgs), (ours, our_imgs)]
-            if ref_first
-            else [(ours, our_imgs), (reference, ref_imgs)]
-        ):
-            times[cand.name] = cand.step(imgs, seed, record=True)
-        ratios.append(times[reference.name] / times[ours.name])
-    return dict(candidates=(reference, ours), ratios=ratios)
-
-
-def run(args, settings: Dict[str, dict]) -> None:
-    """Print the SimMIM rows for ``args.settings``."""
-    if args.size not in SIZES:
-        raise SystemExit(
-            f'--method simmim supports --size {sorted(SIZES)} '
-            '(B112: 96-pixel images, B224: ViT 224 / Swin 192)'
-        )
-    device = torch.device(args.device)
+    rows = []
     for kind in ('swin', 'vit'):
-        for name in args.settings:
-            result = compare(
-                kind,
-                args.size,
-                args.batch,
-                args.pairs,
-                args.warmup,
-                settings[name],
-                device,
+        reference = Spec(
+            label(f'mmpretrain Swin-B@{swin_img}', setting.reference),
+            lambda: build_mmpretrain_swin(swin_img, window),
+            mmpretrain_loss_fn(swin_mask),
+            _images(swin_img, 0),
+            swin_flops,
+            setting.reference,
+        )
+        img = vit_img if kind == 'vit' else swin_img
+        flops = (
+            train_flops(simmim_vit_forward_macs(img))
+            if kind == 'vit'
+            else swin_flops
+        )
+        model = 'ViT-B/16' if kind == 'vit' else 'Swin-B'
+        candidate = Spec(
+            label(f'mmmim {model}@{img}', setting.mmmim),
+            lambda kind=kind, img=img: build_mmmim(kind, img, window),
+            mmmim_loss_fn(_masks(batch, img, 16 if kind == 'vit' else 4)),
+            _images(img, 1),
+            flops,
+            setting.mmmim,
+        )
+        what = 'Swin-B' if kind == 'swin' else 'ViT-B (cross-arch)'
+        rows.append(
+            Comparison(
+                f'SIMMIM {what} {size}, {setting.name}', reference, candidate
             )
-            model = 'Swin-B' if kind == 'swin' else 'ViT-B (cross-arch)'
-            report(f'SIMMIM {model} {args.size}, {name}', result, args.batch)
+        )
+    return rows
