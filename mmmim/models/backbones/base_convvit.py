@@ -14,6 +14,8 @@ from ..utils import (
     build_2d_sincos_pos_embed,
     grid_of,
     init_vit_weights,
+    is_pretrained_cfg,
+    load_pretrained,
     resize_pos_embed,
 )
 from ..utils.conv_blocks import CBlock, ConvPatchEmbed
@@ -180,7 +182,9 @@ class BaseConvViT(BaseModule):
 
         Linear layers xavier-uniform with zero bias, LayerNorms 1/0,
         ``patch_embed3.proj`` xavier-uniform on its ``[D, C * p * p]`` view;
-        the other convolutions keep PyTorch's default, as officially.
+        the other convolutions keep PyTorch's default, as officially. A
+        ``Pretrained`` ``init_cfg`` is loaded non-strictly with a logged
+        report of the keys, also kept in ``self.load_report``.
         """
         if not self._is_init:
             weight = self.patch_embed3.proj.weight
@@ -189,6 +193,13 @@ class BaseConvViT(BaseModule):
             with torch.no_grad():
                 weight.copy_(flat.view_as(weight))
             self.apply(init_vit_weights)
+        if is_pretrained_cfg(self.init_cfg):
+            # Load with a report of loaded, newly initialised, unexpected
+            # and ignored keys (kept in self.load_report), as MAEViT.
+            if not self._is_init:
+                self.load_report = load_pretrained(self, self.init_cfg)
+                self._is_init = True
+            return
         super().init_weights()
 
     def check_input(self, x: torch.Tensor) -> Tuple[int, int]:

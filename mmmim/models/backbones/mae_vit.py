@@ -29,6 +29,12 @@ from ..utils import (
     parse_out_indices,
     resize_pos_embed,
 )
+from ..utils.windowed_vit import (
+    WindowedRelPosBias,
+    build_window_blocks,
+    check_global_indexes,
+    run_window_block,
+)
 
 __all__ = ['MAEViT']
 
@@ -88,6 +94,20 @@ class MAEViT(BaseModule):
         pos_embed_trainable (bool): Make ``pos_embed`` learnable, as the
             official fine-tuning does; pre-training keeps the sin-cos table
             frozen. Defaults to False.
+        window_size (int, optional): Detection mode (ViTDet): the blocks
+            run on the ``[B, h, w, D]`` token grid without a cls token and
+            attend inside ``window_size`` windows (zero-padded at the
+            bottom/right), except the ``global_attn_indexes`` blocks. Needs
+            ``mask_generator=None`` and ``out_type='featmap'``; checkpoints
+            load unchanged (their ``cls_token`` is reported unexpected).
+            None keeps the plain ViT. Defaults to None.
+        global_attn_indexes (Sequence[int]): Blocks with global attention
+            in detection mode; ViTDet uses ``(2, 5, 8, 11)`` for ViT-B.
+            Defaults to ().
+        use_rel_pos_bias (bool): In detection mode, add a relative
+            position bias: one zero-initialised table for the windowed
+            blocks and one for the global blocks (the official ConvMAE
+            detector's scheme). Defaults to False.
         init_cfg (dict | list, optional): Init config. A
             ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``
             is loaded non-strictly with a logged report (also kept in
@@ -136,6 +156,9 @@ class MAEViT(BaseModule):
         with_cp: bool = False,
         frozen_stages: int = -1,
         pos_embed_trainable: bool = False,
+        window_size: Optional[int] = None,
+        global_attn_indexes: Sequence[int] = (),
+        use_rel_pos_bias: bool = False,
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -154,6 +177,7 @@ class MAEViT(BaseModule):
         self.with_cp = with_cp
         self.frozen_stages = frozen_stages
         self.mask_generator = build_in_mmmim(TASK_UTILS, mask_generator)
+        self._set_windows(window_size, global_attn_indexes, use_rel_pos_bias)
         self._init_layers(
             arch_cfg,
             in_channels,
@@ -179,7 +203,10 @@ class MAEViT(BaseModule):
         """Create the parameters under their official names."""
         dims = self.embed_dims
         self.patch_embed = PatchEmbed2d(in_channels, dims, self.patch_size)
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, dims))
+        if self.window_size is None:
+            # Windows have no cls token: leave it out, so that DDP sees
+            # no unused parameter.
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, dims))
         # A fixed sin-cos table; a Parameter (not a buffer) so that its key
         # and fine-tuning behaviour match the official checkpoints.
         self.pos_embed = nn.Parameter(
@@ -188,15 +215,33 @@ class MAEViT(BaseModule):
         )
         if self.encoder_mask_token:
             self.mask_token = nn.Parameter(torch.zeros(1, 1, dims))
-        self.blocks = build_vit_blocks(
-            self.num_layers,
-            dims,
-            arch_cfg['num_heads'],
-            arch_cfg['feedforward_channels'],
-            qkv_bias,
-            drop_path_rate,
-            norm_cfg,
-        )
+        if self.window_size is None:
+            self.blocks = build_vit_blocks(
+                self.num_layers,
+                dims,
+                arch_cfg['num_heads'],
+                arch_cfg['feedforward_channels'],
+                qkv_bias,
+                drop_path_rate,
+                norm_cfg,
+            )
+        else:
+            self.blocks = build_window_blocks(
+                self.num_layers,
+                dims,
+                arch_cfg['num_heads'],
+                arch_cfg['feedforward_channels'],
+                qkv_bias,
+                drop_path_rate,
+                norm_cfg.get('eps', 1e-6),
+            )
+        if self.use_rel_pos_bias:
+            self.rel_pos_bias = WindowedRelPosBias(
+                self.window_size,
+                self.grid_size,
+                arch_cfg['num_heads'],
+                with_global=bool(self.global_attn_indexes),
+            )
         norm_layer = build_norm_layer_cls(norm_cfg)
         self.norm = norm_layer(dims) if final_norm else None
         if self.out_type == 'avg_featmap':
@@ -210,7 +255,8 @@ class MAEViT(BaseModule):
             # The conv is initialised like a Linear on its [D, C*p*p] view.
             weight = self.patch_embed.proj.weight
             nn.init.xavier_uniform_(weight.data.view(weight.shape[0], -1))
-            nn.init.normal_(self.cls_token, std=0.02)
+            if self.window_size is None:
+                nn.init.normal_(self.cls_token, std=0.02)
             if self.encoder_mask_token:
                 nn.init.normal_(self.mask_token, std=0.02)
             self.apply(init_vit_weights)
@@ -243,6 +289,8 @@ class MAEViT(BaseModule):
         """
         tokens, grid = self.patch_embed(x)
         pos_embed = self._pos_embed_for(grid)
+        if self.window_size is not None:
+            return self._forward_windowed(tokens, pos_embed, grid)
         if mask is None and self.mask_generator is None:
             return self._forward_plain(tokens, pos_embed, grid)
         return self._forward_pretrain(tokens, pos_embed, grid, mask)
@@ -326,6 +374,32 @@ class MAEViT(BaseModule):
                 outs.append(self._format_output(x, grid))
         return tuple(outs)
 
+    def _forward_windowed(
+        self,
+        tokens: torch.Tensor,
+        pos_embed: torch.Tensor,
+        grid: Tuple[int, int],
+    ) -> Tuple[torch.Tensor, ...]:
+        """Detection forward: windowed and global blocks on the token
+        grid, outputs ``[B, D, h, w]``."""
+        x = tokens + pos_embed[:, 1:]
+        x = x.reshape(x.shape[0], grid[0], grid[1], -1)
+        biases = {'windowed': None, 'global': None}
+        if self.use_rel_pos_bias:
+            biases = self.rel_pos_bias(grid, x)
+        outs = []
+        for i, block in enumerate(self.blocks):
+            if i in self.global_attn_indexes:
+                window, bias = None, biases['global']
+            else:
+                window, bias = self.window_size, biases['windowed']
+            x = run_window_block(block, x, window, bias, self.with_cp)
+            if i == self.num_layers - 1 and self.norm is not None:
+                x = self.norm(x)
+            if i in self.out_indices:
+                outs.append(x.permute(0, 3, 1, 2).contiguous())
+        return tuple(outs)
+
     def _format_output(
         self, x: torch.Tensor, grid: Tuple[int, int]
     ) -> torch.Tensor:
@@ -343,6 +417,39 @@ class MAEViT(BaseModule):
                 .contiguous()
             )
         return self.fc_norm(patch_tokens.mean(dim=1))
+
+    def _set_windows(
+        self,
+        window_size: Optional[int],
+        global_attn_indexes: Sequence[int],
+        use_rel_pos_bias: bool,
+    ) -> None:
+        """Validate the detection-mode (windowed attention) arguments."""
+        self.window_size = window_size
+        self.use_rel_pos_bias = use_rel_pos_bias
+        self.global_attn_indexes = ()
+        if window_size is None:
+            if use_rel_pos_bias or global_attn_indexes:
+                raise ValueError(
+                    'use_rel_pos_bias and global_attn_indexes need '
+                    'window_size (the windowed detection mode)'
+                )
+            return
+        if window_size < 1:
+            raise ValueError(f'window_size must be >= 1, got {window_size}')
+        if self.mask_generator is not None or self.encoder_mask_token:
+            raise ValueError(
+                'window_size (detection mode) cannot mask; set '
+                'mask_generator=None and encoder_mask_token=False'
+            )
+        if self.out_type != 'featmap':
+            raise ValueError(
+                'window_size (detection mode) returns maps; set out_type='
+                f"'featmap', got {self.out_type!r}"
+            )
+        self.global_attn_indexes = check_global_indexes(
+            global_attn_indexes, self.num_layers
+        )
 
     def _resize_pos_embed_hook(
         self, module: nn.Module, state_dict: dict, prefix: str, *args
@@ -391,7 +498,10 @@ class MAEViT(BaseModule):
 
     def no_weight_decay(self) -> Set[str]:
         """Names of parameters that should not get weight decay."""
-        return {'pos_embed', 'cls_token', 'mask_token'}
+        names = {'pos_embed', 'cls_token', 'mask_token'}
+        if self.use_rel_pos_bias:
+            names.add('relative_position_bias_table')
+        return names
 
     def get_layer_depth(
         self, param_name: str, prefix: str = ''
