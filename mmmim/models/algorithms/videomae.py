@@ -53,6 +53,40 @@ class VideoMAE(BaseMIM):
             init_cfg=init_cfg,
         )
 
+    def _masked_prediction(
+        self, inputs: torch.Tensor, mask: Optional[torch.Tensor]
+    ) -> Dict[str, torch.Tensor]:
+        """Encode, decode and score; the predictions of masked cubes only."""
+        latent, mask = self.backbone(inputs, mask)
+        pred_masked = self.neck(latent, mask)
+        masked_ids = self.neck.masked_ids(mask, pred_masked.shape[1])
+        target = self.head.target(inputs)
+        loss = self.head.loss_from_target(
+            pred_masked, target, mask, masked_ids
+        )
+        return dict(
+            pred_masked=pred_masked,
+            masked_ids=masked_ids,
+            target=target,
+            mask=mask,
+            loss=loss,
+        )
+
+    def loss(
+        self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None
+    ) -> Dict[str, torch.Tensor]:
+        """The training loss, without laying predictions out per token.
+
+        Args:
+            inputs (torch.Tensor): Normalised videos ``[B, C, T, H, W]``.
+            mask (torch.Tensor, optional): Bool ``[B, N]``.
+                Defaults to None.
+
+        Returns:
+            Dict[str, torch.Tensor]: ``dict(loss=scalar)``.
+        """
+        return dict(loss=self._masked_prediction(inputs, mask)['loss'])
+
     def reconstruct(
         self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None
     ) -> Dict[str, torch.Tensor]:
@@ -69,16 +103,12 @@ class VideoMAE(BaseMIM):
             ``[B, N, P]``, the ``mask`` ``[B, N]`` used and the scalar
             ``loss``.
         """
-        latent, mask = self.backbone(inputs, mask)
-        pred_masked = self.neck(latent, mask)
-        num_masked = pred_masked.shape[1]
-        masked_ids = self.neck.masked_ids(mask, num_masked)
-        target = self.head.target(inputs)
-        loss = self.head.loss_from_target(
-            pred_masked, target, mask, masked_ids
-        )
-        index = masked_ids.unsqueeze(-1).expand(-1, -1, target.shape[-1])
+        out = self._masked_prediction(inputs, mask)
+        pred_masked, target = out['pred_masked'], out['target']
+        index = out['masked_ids'].unsqueeze(-1).expand_as(pred_masked)
         pred = torch.zeros_like(target, dtype=pred_masked.dtype).scatter(
             1, index, pred_masked
         )
-        return dict(pred=pred, target=target, mask=mask, loss=loss)
+        return dict(
+            pred=pred, target=target, mask=out['mask'], loss=out['loss']
+        )
