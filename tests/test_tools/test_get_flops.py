@@ -10,7 +10,7 @@ from .conftest import REPO_ROOT, run_tool
 
 TOOL = 'tools/analysis_tools/get_flops.py'
 MAE_B = 'configs/mae/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k.py'
-# performance.md section 1, MAE ViT-B/16 at 224 px and mask ratio 0.75,
+# The published closed-form count of MAE ViT-B/16 at 224 px, mask 0.75,
 # in GMAC: patch-embed + encoder, and decoder_embed + decoder + pred.
 PAPER_ENCODER = 0.116 + 4.293
 PAPER_DECODER = 0.020 + 5.275 + 0.077
@@ -38,7 +38,7 @@ def test_mae_vit_b_split_matches_formula(tool):
     formula = tool.mae_formula(model, shape)
     print()
     print(tool.report(result, formula, shape))
-    # The closed form is the one of performance.md.
+    # The tool's closed form gives the published per-part counts.
     assert formula['backbone'] / 1e9 == pytest.approx(PAPER_ENCODER, 2e-3)
     assert formula['neck'] / 1e9 == pytest.approx(PAPER_DECODER, 2e-3)
     for part in ('backbone', 'neck', 'total'):

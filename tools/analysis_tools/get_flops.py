@@ -17,7 +17,7 @@ As in fvcore and mmengine, one multiply-accumulate counts as one "flop"
 rule for ``scaled_dot_product_attention``; this tool adds one (the two
 matrix products ``Q K^T`` and ``A V``) so that SDPA attention is counted
 like explicit attention. For an MAE ViT the count is printed next to the
-closed form of ``performance.md``: per block ``4 N d^2 + 2 N d f + 2 N^2 d``
+closed form: per block ``4 N d^2 + 2 N d f + 2 N^2 d``
 (``12 N d^2 + 2 N^2 d`` for an MLP ratio of 4).
 """
 
@@ -173,7 +173,7 @@ def _block_macs(tokens: int, dims: int, ffn: int) -> float:
 
 
 def mae_formula(model: nn.Module, shape: Tuple[int, int]) -> Optional[dict]:
-    """The closed-form MACs of an MAE ViT (``performance.md`` section 1).
+    """The closed-form MACs of an MAE ViT.
 
     Patch embedding on all ``L`` patches; the encoder on the visible
     tokens plus cls; the decoder embedding on those; the decoder blocks and
