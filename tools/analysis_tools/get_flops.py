@@ -6,11 +6,15 @@ Example::
     python tools/analysis_tools/get_flops.py \\
         configs/mae/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k.py
 
-The model runs once on a random ``[1, 3, H, W]`` input through
-``mmengine.analysis.FlopAnalyzer``: masked image models through
-``reconstruct`` (mask drawn by the model's generator), classifiers through
-``forward(mode='tensor')``. Counts are split by top-level part (for MAE:
-the encoder ``backbone``, the decoder ``neck`` and the loss ``head``).
+The model runs once on a random ``[1, 3, H, W]`` input (``[1, 3, T, H,
+W]`` for video) through ``mmengine.analysis.FlopAnalyzer``: masked image
+models through ``reconstruct`` (mask drawn by the model's generator),
+classifiers through ``forward(mode='tensor')``, mmdet detectors and mmseg
+segmentors through ``forward(mode='tensor')`` with a synthetic data
+sample of the input size (the ``configs/*/benchmarks/mmdet|mmseg``
+configs; give ``--shape``, e.g. 1024 or 512). Counts are split by
+top-level part (for MAE: the encoder ``backbone``, the decoder ``neck``
+and the loss ``head``).
 
 As in fvcore and mmengine, one multiply-accumulate counts as one "flop"
 (GMAC below); the FLOPs of the arithmetic are twice that. mmengine has no
@@ -28,8 +32,6 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.config import Config, DictAction
-
-PARTS = ('backbone', 'neck', 'head')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -76,34 +78,75 @@ def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
     return batch * num_q * num_k * (dims + v_shape[-1])
 
 
-class _ForwardOnce(nn.Module):
-    """Run a model the way it computes during training or inference."""
+def dense_data_samples(model: nn.Module, shape: Sequence[int]) -> list:
+    """One data sample with the image metadata mmdet / mmseg models read.
 
-    def __init__(self, model: nn.Module) -> None:
+    Args:
+        model (nn.Module): The model; its package decides the sample type.
+        shape (Sequence[int]): Input ``(H, W)``.
+
+    Returns:
+        list: ``[DetDataSample]``, ``[SegDataSample]``, or ``[]`` for
+        other models.
+    """
+    package = type(model).__module__.split('.')[0]
+    h, w = shape[-2:]
+    meta = dict(
+        img_shape=(h, w),
+        ori_shape=(h, w),
+        pad_shape=(h, w),
+        batch_input_shape=(h, w),
+        scale_factor=(1.0, 1.0),
+    )
+    if package == 'mmdet':
+        from mmdet.structures import DetDataSample
+
+        return [DetDataSample(metainfo=meta)]
+    if package == 'mmseg':
+        from mmseg.structures import SegDataSample
+
+        return [SegDataSample(metainfo=meta)]
+    return []
+
+
+class _ForwardOnce(nn.Module):
+    """Run a model the way it computes during training or inference:
+    ``reconstruct`` for masked image models, else ``mode='tensor'`` (with
+    synthetic data samples for detectors and segmentors)."""
+
+    def __init__(self, model: nn.Module, data_samples: list) -> None:
         super().__init__()
         self.model = model
+        self.data_samples = data_samples
 
     def forward(self, inputs: torch.Tensor) -> Any:
         if hasattr(self.model, 'reconstruct'):
             return self.model.reconstruct(inputs)['pred']
+        if self.data_samples:
+            return self.model(inputs, self.data_samples, mode='tensor')
         return self.model(inputs, mode='tensor')
 
 
 def build_model(cfg: Config) -> nn.Module:
-    """Build ``cfg.model`` in mmmim's scope, in eval mode, on the CPU.
+    """Build ``cfg.model`` in the config's default scope, in eval mode.
+
+    mmmim configs build in mmmim's scope; mmdet / mmseg downstream configs
+    (``default_scope='mmdet'`` or ``'mmseg'``) in theirs.
 
     Args:
         cfg (Config): A loaded config.
 
     Returns:
-        nn.Module: The model.
+        nn.Module: The model, on the CPU.
     """
-    from mmmim.models.utils import build_in_mmmim
-    from mmmim.registry import MODELS
+    from mmengine.registry import MODELS, DefaultScope
+
     from mmmim.utils import register_all_modules
 
     register_all_modules(init_default_scope=False)
-    return build_in_mmmim(MODELS, cfg.model).eval()
+    scope = cfg.get('default_scope', 'mmmim')
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(cfg.model).eval()
 
 
 def input_shape(model: nn.Module, shape: Optional[Sequence[int]]) -> tuple:
@@ -147,7 +190,8 @@ def analyse(model: nn.Module, shape: Tuple[int, ...]) -> Dict[str, Any]:
     """
     torch.manual_seed(0)
     inputs = torch.randn(1, 3, *shape)
-    analyzer = FlopAnalyzer(_ForwardOnce(model), (inputs,))
+    wrapper = _ForwardOnce(model, dense_data_samples(model, shape))
+    analyzer = FlopAnalyzer(wrapper, (inputs,))
     analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
@@ -156,10 +200,11 @@ def analyse(model: nn.Module, shape: Tuple[int, ...]) -> Dict[str, Any]:
     counts = parameter_count(model)
     macs = {'total': analyzer.total()}
     params = {'total': counts['']}
-    for part in PARTS:
-        if getattr(model, part, None) is not None:
-            macs[part] = by_module.get(f'model.{part}', 0)
-            params[part] = counts.get(part, 0)
+    for part, _ in model.named_children():
+        if part == 'data_preprocessor':
+            continue
+        macs[part] = by_module.get(f'model.{part}', 0)
+        params[part] = counts.get(part, 0)
     return dict(
         macs=macs, params=params, unsupported=dict(analyzer.unsupported_ops())
     )
@@ -225,14 +270,12 @@ def report(result: dict, formula: Optional[dict], shape: tuple) -> str:
     total = macs['total']
     lines = [
         f'input shape: {(1, 3, *shape)}',
-        f'{"part":<10}{"GMAC":>10}{"share":>8}{"params (M)":>12}'
+        f'{"part":<15}{"GMAC":>10}{"share":>8}{"params (M)":>12}'
         + (f'{"formula GMAC":>14}{"diff":>8}' if formula else ''),
     ]
-    for part in (*PARTS, 'total'):
-        if part not in macs:
-            continue
+    for part in [*[p for p in macs if p != 'total'], 'total']:
         line = (
-            f'{part:<10}{macs[part] / 1e9:>10.3f}'
+            f'{part:<15}{macs[part] / 1e9:>10.3f}'
             f'{100 * macs[part] / max(total, 1):>7.1f}%'
             f'{params[part] / 1e6:>12.2f}'
         )
