@@ -119,6 +119,10 @@ def test_methods_are_discovered(tools):
     assert 'common' not in tools.main.available_methods()
 
 
+def _seeded() -> torch.Generator:
+    return torch.Generator().manual_seed(0)
+
+
 def test_run_and_report_a_tiny_comparison(tools, capsys):
     """The driver end to end on two tiny models: paired ratios, and the
     reported TFLOP/s and MFU follow from the median step time."""
@@ -129,16 +133,20 @@ def test_run_and_report_a_tiny_comparison(tools, capsys):
             name,
             lambda: torch.nn.Linear(8, 8),
             lambda model, x: model(x).square().mean(),
-            lambda n: torch.randn(n, 8),
+            lambda n: torch.randn(n, 8, generator=_seeded()),
             flops_per_sample=1e9,
         )
 
-    comparison = common.Comparison('tiny', spec('ref'), spec('ours'))
+    comparison = common.Comparison(
+        'tiny', spec('ref'), spec('ours'), share_weights=True
+    )
     result = common.run(comparison, 4, 3, 1, torch.device('cpu'))
     assert len(result.ratios) == 3
     numbers = common.report(result, peak_tflops=2.0, unit='img')
     out = capsys.readouterr().out
     assert 'speed-up of mmmim' in out and 'saved MiB' in out
+    # Same weights, same inputs: the first losses agree exactly.
+    assert 'relative difference 0.0e+00' in out and ': OK)' in out
     ours = numbers['ours']
     assert ours['tflops'] == pytest.approx(4e9 / ours['step_ms'] / 1e9)
     assert ours['mfu'] == pytest.approx(ours['tflops'] / 2.0)

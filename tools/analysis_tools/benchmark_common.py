@@ -25,6 +25,10 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 from mim_flops import achieved_tflops, mfu
 
+#: Largest relative difference of the first losses of two sides sharing
+#: weights (bf16 against fp32 included) that the report accepts.
+LOSS_TOLERANCE = 1e-2
+
 # (AdamW kind: 'default' | 'foreach' | 'forloop' | 'fused',
 #  autocast dtype or None for fp32)
 Recipe = Tuple[str, Optional[torch.dtype]]
@@ -378,9 +382,11 @@ def report(result: Result, peak_tflops: Optional[float], unit: str) -> dict:
     if result.losses:
         (ref_loss, our_loss) = result.losses.values()
         diff = abs(our_loss - ref_loss) / abs(ref_loss)
+        verdict = 'OK' if diff <= LOSS_TOLERANCE else 'TOO LARGE'
         print(
             f'first loss on shared weights and masks: {ref_loss:.5f} vs '
-            f'{our_loss:.5f} (relative difference {diff:.1e})'
+            f'{our_loss:.5f} (relative difference {diff:.1e}, limit '
+            f'{LOSS_TOLERANCE:.0e}: {verdict})'
         )
     numbers['speedup'] = speedup
     return numbers
