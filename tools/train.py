@@ -129,6 +129,17 @@ def main() -> None:
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
 
+    if (
+        cfg.get('compile')
+        and cfg.launcher != 'none'
+        and cfg.get('model_wrapper_cfg') is None
+    ):
+        # mmengine's DDP wrapper would compile the optimizer update too.
+        cfg.model_wrapper_cfg = dict(
+            type='mmmim.MIMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False),
+        )
     init_cpu_dist_if_needed(cfg)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

@@ -210,10 +210,14 @@ class BaseMIM(BaseModel):
     def _split_inputs(
         self,
         inputs: Inputs,
-        data_samples: Optional[List[BaseDataElement]] = None,
+        data_samples: Union[List[BaseDataElement], torch.Tensor, None] = None,
     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """The images (the first view) and the stacked pipeline masks."""
+        """The images (the first view) and the stacked pipeline masks
+        (``data_samples`` may also be the stacked mask itself, as the
+        distributed wrapper passes it)."""
         imgs = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+        if isinstance(data_samples, torch.Tensor):
+            return imgs, data_samples
         return imgs, self._stack_masks(data_samples, imgs.device)
 
     @staticmethod
