@@ -12,7 +12,7 @@ clearly non-zero bbox and segm AP; a broken one stays near 0.
 Usage::
 
     python tools/analysis_tools/overfit_detector.py [--backbone convvit|vit]
-        [--iters 300] [--size 256] [--lr 1e-3] [--work-dir DIR]
+        [--iters 200] [--size 192] [--lr 1e-3] [--work-dir DIR]
 """
 
 import argparse
@@ -51,8 +51,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--backbone', choices=sorted(CONFIGS), default='convvit'
     )
-    parser.add_argument('--iters', type=int, default=300)
-    parser.add_argument('--size', type=int, default=256)
+    parser.add_argument('--iters', type=int, default=200)
+    parser.add_argument('--size', type=int, default=192)
     parser.add_argument('--lr', type=float, default=1e-3)
     parser.add_argument('--work-dir', default='work_dirs/overfit_detector')
     parser.add_argument(
