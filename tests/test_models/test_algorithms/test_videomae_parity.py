@@ -45,7 +45,10 @@ def _build_pretrain() -> VideoMAE:
 def _build_finetune():
     return MODELS.build(
         dict(
-            type='VideoClassifier',
+            type='mmmim.VideoClassifier',
+            # The head's default loss is unprefixed: build in mmpretrain's
+            # scope whatever the current default scope is (as the configs).
+            _scope_='mmpretrain',
             backbone=dict(
                 type='mmmim.VideoMAEViT',
                 arch='b',
