@@ -8,7 +8,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-max_iters = 600
+max_iters = 1500
 
 model = dict(
     backbone=dict(
@@ -33,9 +33,14 @@ model = dict(
         decoder_num_layers=2,
         decoder_num_heads=4,
     ),
+    # Plain [0, 1] pixel targets: the figures then show what the model
+    # predicts (per-cube normalised targets are drawn with the hidden
+    # cubes' own statistics, which flatters them), and on so few clips the
+    # normalised target is hard to beat within minutes.
     head=dict(
         patch_size={{_base_.patch_size}},
         tubelet_size={{_base_.tubelet_size}},
+        norm_target=False,
     ),
 )
 
@@ -52,12 +57,12 @@ optim_wrapper = dict(
     ),
 )
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, end=50),
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, end=100),
     dict(
         type='CosineAnnealingLR',
         eta_min=1e-5,
         by_epoch=False,
-        begin=50,
+        begin=100,
         end=max_iters,
     ),
 ]
