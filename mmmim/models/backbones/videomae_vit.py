@@ -26,6 +26,7 @@ from ..utils import (
     parse_arch,
     parse_out_indices,
 )
+from .mae_vit import MAEViT
 
 __all__ = ['VideoMAEViT']
 
@@ -91,6 +92,7 @@ class VideoMAEViT(BaseModule):
             ``self.load_report``). Defaults to None.
     """
 
+    # ViT-S as the official code; B/L/H share MAE's widths and depths.
     arch_zoo: Dict[str, dict] = {
         's': dict(
             embed_dims=384,
@@ -98,24 +100,7 @@ class VideoMAEViT(BaseModule):
             num_heads=6,
             feedforward_channels=1536,
         ),
-        'b': dict(
-            embed_dims=768,
-            num_layers=12,
-            num_heads=12,
-            feedforward_channels=3072,
-        ),
-        'l': dict(
-            embed_dims=1024,
-            num_layers=24,
-            num_heads=16,
-            feedforward_channels=4096,
-        ),
-        'h': dict(
-            embed_dims=1280,
-            num_layers=32,
-            num_heads=16,
-            feedforward_channels=5120,
-        ),
+        **MAEViT.arch_zoo,
     }
     out_types = ('raw', 'featmap', 'avg_featmap')
 
