@@ -28,6 +28,7 @@ from ..utils import (
     parse_arch,
     parse_out_indices,
     resize_pos_embed,
+    vit_layer_depth,
 )
 from ..utils.windowed_vit import (
     WindowedRelPosBias,
@@ -521,14 +522,4 @@ class MAEViT(BaseModule):
             Tuple[int, int]: The layer id and the number of depths
             (``num_layers + 2``).
         """
-        num_depths = self.num_layers + 2
-        if not param_name.startswith(prefix):
-            return num_depths - 1, num_depths
-        name = param_name[len(prefix) :]
-        if name in ('cls_token', 'pos_embed', 'mask_token') or name.startswith(
-            'patch_embed'
-        ):
-            return 0, num_depths
-        if name.startswith('blocks.'):
-            return int(name.split('.')[1]) + 1, num_depths
-        return num_depths - 1, num_depths
+        return vit_layer_depth(param_name, prefix, self.num_layers)

@@ -26,6 +26,7 @@ from ..utils import (
     parse_arch,
     parse_out_indices,
     resize_rel_pos_bias_table,
+    vit_layer_depth,
 )
 
 __all__ = ['SimMIMViT']
@@ -403,17 +404,7 @@ class SimMIMViT(BaseModule):
         Returns:
             Tuple[int, int]: The layer id and ``num_layers + 2``.
         """
-        num_depths = self.num_layers + 2
-        if not param_name.startswith(prefix):
-            return num_depths - 1, num_depths
-        name = param_name[len(prefix) :]
-        if name in ('cls_token', 'mask_token', 'pos_embed') or (
-            name.startswith('patch_embed')
-        ):
-            return 0, num_depths
-        if name.startswith('blocks.'):
-            return int(name.split('.')[1]) + 1, num_depths
-        return num_depths - 1, num_depths
+        return vit_layer_depth(param_name, prefix, self.num_layers)
 
 
 def _trunc_normal(tensor: torch.Tensor, std: float = 0.02) -> None:

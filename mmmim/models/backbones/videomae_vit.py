@@ -25,6 +25,7 @@ from ..utils import (
     mask_to_ids,
     parse_arch,
     parse_out_indices,
+    vit_layer_depth,
 )
 from .mae_vit import MAEViT
 
@@ -334,12 +335,4 @@ class VideoMAEViT(BaseModule):
             Tuple[int, int]: The layer id and the number of depths
             (``num_layers + 2``).
         """
-        num_depths = self.num_layers + 2
-        if not param_name.startswith(prefix):
-            return num_depths - 1, num_depths
-        name = param_name[len(prefix) :]
-        if name.startswith('patch_embed') or name == 'pos_embed':
-            return 0, num_depths
-        if name.startswith('blocks.'):
-            return int(name.split('.')[1]) + 1, num_depths
-        return num_depths - 1, num_depths
+        return vit_layer_depth(param_name, prefix, self.num_layers)

@@ -2,6 +2,7 @@
 from .backbone_args import grid_of, parse_arch, parse_out_indices
 from .builder import build_in_mmmim
 from .cube_embed import CubeEmbed
+from .layer_depth import vit_layer_depth
 from .layer_norm_2d import LN2d
 from .layer_scale_block import (
     LayerScaleBlock,
@@ -60,6 +61,7 @@ __all__ = [
     'build_vit_blocks',
     'init_vit_weights',
     'LN2d',
+    'vit_layer_depth',
     'LayerScaleBlock',
     'RelPosAttention',
     'apply_bias_block',

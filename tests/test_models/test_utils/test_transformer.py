@@ -77,3 +77,15 @@ def test_backbone_args():
     assert grid_of(32, 8) == (4, 4) and grid_of((16, 32), 8) == (2, 4)
     with pytest.raises(ValueError, match='not divisible'):
         grid_of((16, 30), 8)
+
+
+def test_vit_layer_depth_follows_the_official_ids():
+    from mmmim.models.utils import vit_layer_depth
+
+    depth = lambda name: vit_layer_depth(name, 'backbone.', 12)  # noqa: E731
+    assert depth('backbone.cls_token') == (0, 14)
+    assert depth('backbone.patch_embed.proj.weight') == (0, 14)
+    assert depth('backbone.blocks.0.attn.qkv.weight') == (1, 14)
+    assert depth('backbone.blocks.11.mlp.fc2.bias') == (12, 14)
+    assert depth('backbone.fc_norm.weight') == (13, 14)
+    assert depth('head.fc.weight') == (13, 14)
