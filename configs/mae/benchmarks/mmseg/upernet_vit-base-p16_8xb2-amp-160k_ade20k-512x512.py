@@ -13,7 +13,7 @@ _base_ = [
     'mmseg::_base_/models/upernet_mae.py',
     'mmseg::_base_/datasets/ade20k.py',
     'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_160k.py',
+    '../../../_base_/schedules/adamw_layer-decay_poly_160k_upernet.py',
 ]
 
 custom_imports = dict(imports=['mmmim.models'], allow_failed_imports=False)
@@ -43,39 +43,9 @@ model = dict(
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(341, 341)),
 )
 
-optim_wrapper = dict(
-    _delete_=True,
-    type='AmpOptimWrapper',
-    loss_scale='dynamic',
-    constructor='mmmim.LayerDecayOptimWrapperConstructor',
-    optimizer=dict(
-        type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05
-    ),
-    paramwise_cfg=dict(
-        layer_decay_rate=0.65,
-        flat_decay_mult=0.0,
-        custom_keys={
-            'pos_embed': dict(decay_mult=0.0),
-            'cls_token': dict(decay_mult=0.0),
-        },
-    ),
-)
-param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500
-    ),
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=1.0,
-        by_epoch=False,
-        begin=1500,
-        end=160000,
-    ),
-]
+# The MAE paper's layer decay for ViT-B.
+optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.65))
 
 train_dataloader = dict(batch_size=2)
 val_dataloader = dict(batch_size=1)
 test_dataloader = val_dataloader
-
-auto_scale_lr = dict(enable=False, base_batch_size=16)
