@@ -339,3 +339,13 @@ def test_images_given_to_a_video_model_and_image_grids_to_tube_masks():
         backbone(torch.zeros(1, 3, 32, 32))
     with pytest.raises(ValueError, match=r'\(t, h, w\)'):
         TASK_UTILS.build(dict(type='TubeMaskGenerator'))(1, (14, 14))
+
+
+def test_masks_on_only_some_samples_are_an_error():
+    from mmengine.structures import BaseDataElement
+
+    model = tiny_mae()
+    samples = [BaseDataElement(), BaseDataElement()]
+    samples[0].mask = np.zeros(16, dtype=bool)
+    with pytest.raises(ValueError, match='1 of 2 data samples have no'):
+        model(torch.zeros(2, 3, 32, 32), samples, mode='loss')

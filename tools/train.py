@@ -129,8 +129,12 @@ def main() -> None:
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
 
+    # `compile=dict()` (compile with defaults) counts too; only None/False
+    # turn compilation off, as in mmengine.
+    compile_cfg = cfg.get('compile')
     if (
-        cfg.get('compile')
+        compile_cfg is not None
+        and compile_cfg is not False
         and cfg.launcher != 'none'
         and cfg.get('model_wrapper_cfg') is None
     ):

@@ -140,4 +140,4 @@ def test_metafile_config_loads(config):
     assert path.is_file(), f'{config} does not exist'
     assert config.startswith('configs/'), config
     cfg = Config.fromfile(str(path))
-    assert 'model' in cfg
+    assert cfg.model.get('type'), f'{config} builds no model'

@@ -63,6 +63,9 @@ def test_base_inherits_mmmim_configs(tmp_path):
 
 def test_other_packages_lookup_unchanged():
     from mmengine.config import config as config_module
+    from mmengine.utils import get_installed_path as original
 
-    path = config_module.get_installed_path('mmdet')
+    # mmmim's hook answers only for mmmim: other packages resolve as before.
+    path = config_module.get_installed_path('mmpretrain')
+    assert path == original('mmpretrain')
     assert Path(path, '.mim', 'configs').is_dir()

@@ -48,3 +48,12 @@ def test_flops_follow_the_formula():
         + 1408 * 384 * 1536
     )
     assert bench.forward_macs(224) == pytest.approx(expected, rel=1e-12)
+
+
+def test_too_few_pairs_are_refused_before_timing():
+    from tests.test_tools.conftest import run_tool
+
+    proc = run_tool(
+        ['tools/analysis_tools/benchmark.py', '--pairs', '1'], expect_rc=1
+    )
+    assert '--pairs must be at least 2' in proc.stderr

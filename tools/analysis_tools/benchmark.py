@@ -120,6 +120,9 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if args.pairs < 2:
+        # The report's spread (quartiles) needs at least two pairs.
+        raise SystemExit(f'--pairs must be at least 2, got {args.pairs}')
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)

@@ -78,10 +78,6 @@ def _is_pack(cfg: dict) -> bool:
     return _type_name(cfg).startswith('Pack')
 
 
-def _is_loading(cfg: dict) -> bool:
-    return _type_name(cfg).startswith('Load')
-
-
 def build_dataset_and_transforms(cfg: Config, phase: str) -> tuple:
     """The dataset (without pipeline) and the transforms before packing.
 

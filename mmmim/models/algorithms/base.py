@@ -228,8 +228,17 @@ class BaseMIM(BaseModel):
         if not data_samples:
             return None
         masks = [getattr(sample, 'mask', None) for sample in data_samples]
-        if any(mask is None for mask in masks):
+        missing = sum(mask is None for mask in masks)
+        if missing == len(masks):
             return None
+        if missing:
+            # Mixing pipeline masks with model-drawn ones would silently
+            # change the masking of part of the batch.
+            raise ValueError(
+                f'{missing} of {len(masks)} data samples have no `mask`; '
+                'give every sample one (GenerateMask + '
+                "PackInputs(algorithm_keys=['mask'])) or none"
+            )
         if isinstance(masks[0], np.ndarray):
             stacked = torch.from_numpy(np.stack(masks))
         else:
