@@ -210,7 +210,7 @@ def test_vit_mask_rcnn_recipe_and_groups():
     assert tuple(backbone.global_attn_indexes) == (2, 5, 8, 11)
     assert backbone.mask_generator is None and not backbone.final_norm
     assert cfg.model.neck.type == 'mmmim.SimpleFPN'
-    assert cfg.model.neck.norm_cfg == dict(type='mmmim.LN2d')
+    assert cfg.model.neck.norm_cfg == dict(type='mmpretrain.LN2d', eps=1e-6)
     optim = cfg.optim_wrapper
     assert optim.constructor == 'mmmim.LayerDecayOptimWrapperConstructor'
     assert optim.paramwise_cfg.layer_decay_rate == 0.7

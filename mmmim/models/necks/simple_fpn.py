@@ -38,7 +38,8 @@ class SimpleFPN(BaseModule):
         num_outs (int): Number of outputs, at least ``len(scales)``.
             Defaults to 5.
         norm_cfg (dict): Norm of the upsampling branch and the
-            ConvModules. Defaults to ``dict(type='mmmim.LN2d')``.
+            ConvModules. Defaults to mmpretrain's channel LayerNorm with
+            ViTDet's eps, ``dict(type='mmpretrain.LN2d', eps=1e-6)``.
         init_cfg (dict | list, optional): Init config. Defaults to None.
     """
 
@@ -48,7 +49,7 @@ class SimpleFPN(BaseModule):
         out_channels: int = 256,
         scales: Sequence[float] = SCALES,
         num_outs: int = 5,
-        norm_cfg: dict = dict(type='mmmim.LN2d'),  # noqa: B006
+        norm_cfg: dict = dict(type='mmpretrain.LN2d', eps=1e-6),  # noqa: B006
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)

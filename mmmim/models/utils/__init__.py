@@ -3,7 +3,6 @@ from .backbone_args import grid_of, parse_arch, parse_out_indices
 from .builder import build_in_mmmim
 from .cube_embed import CubeEmbed
 from .layer_depth import vit_layer_depth
-from .layer_norm_2d import LN2d
 from .layer_scale_block import (
     LayerScaleBlock,
     RelPosAttention,
@@ -60,7 +59,6 @@ __all__ = [
     'build_norm_layer_cls',
     'build_vit_blocks',
     'init_vit_weights',
-    'LN2d',
     'vit_layer_depth',
     'LayerScaleBlock',
     'RelPosAttention',

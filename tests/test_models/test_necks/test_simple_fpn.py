@@ -3,22 +3,27 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.registry import MODELS, DefaultScope
+from mmpretrain.models.utils import LayerNorm2d
 
 from mmmim.models import SimpleFPN
-from mmmim.models.utils import LN2d
 
 
-def test_ln2d_normalises_channels():
-    norm = LN2d(8)
+def test_norms_are_channel_layer_norms_with_vitdet_eps():
+    """mmcv's build_norm_layer defaults eps to 1e-5: the neck must pass
+    ViTDet's 1e-6 explicitly, and normalise over channels."""
+    neck = SimpleFPN(in_channels=8, out_channels=8)
+    norms = [m for m in neck.modules() if isinstance(m, LayerNorm2d)]
+    assert norms and {m.eps for m in norms} == {1e-6}
+    norm = norms[0]
     with torch.no_grad():
         norm.weight.uniform_()
         norm.bias.uniform_()
-    x = torch.randn(2, 8, 5, 7)
+    channels = norm.normalized_shape[0]
+    x = torch.randn(2, channels, 5, 7)
     expected = F.layer_norm(
-        x.permute(0, 2, 3, 1), (8,), norm.weight, norm.bias, 1e-6
+        x.permute(0, 2, 3, 1), (channels,), norm.weight, norm.bias, 1e-6
     ).permute(0, 3, 1, 2)
     torch.testing.assert_close(norm(x), expected)
-    assert isinstance(norm, torch.nn.LayerNorm)  # no wd via norm_decay_mult
 
 
 def test_pyramid_shapes_and_channels():
@@ -59,8 +64,9 @@ def test_builds_from_foreign_scope(scope):
         type='mmmim.SimpleFPN',
         in_channels=8,
         out_channels=8,
-        norm_cfg=dict(type='mmmim.LN2d'),
+        norm_cfg=dict(type='mmpretrain.LN2d', eps=1e-6),
     )
     with DefaultScope.overwrite_default_scope(scope):
         neck = MODELS.build(cfg)
-    assert isinstance(neck.fpn_convs[0].norm, LN2d)
+    assert isinstance(neck.fpn_convs[0].norm, LayerNorm2d)
+    assert neck.fpn_convs[0].norm.eps == 1e-6

@@ -23,7 +23,7 @@ _base_ = [
 
 custom_imports = dict(imports=['mmmim.models'], allow_failed_imports=False)
 
-norm_cfg = dict(type='mmmim.LN2d')
+norm_cfg = dict(type='mmpretrain.LN2d', eps=1e-6)
 model = dict(
     # Every batch padded (after normalisation, with 0) to 1024 x 1024, in
     # training and test alike: the global attention blocks and position
