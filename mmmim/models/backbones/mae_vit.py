@@ -291,6 +291,12 @@ class MAEViT(BaseModule):
         tokens, grid = self.patch_embed(x)
         pos_embed = self._pos_embed_for(grid)
         if self.window_size is not None:
+            if mask is not None:
+                raise ValueError(
+                    'MAEViT with window_size (the detection backbone) '
+                    'encodes every token and cannot take a mask; build '
+                    'it without window_size for masked pre-training'
+                )
             return self._forward_windowed(tokens, pos_embed, grid)
         if mask is None and self.mask_generator is None:
             return self._forward_plain(tokens, pos_embed, grid)

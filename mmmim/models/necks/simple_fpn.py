@@ -123,6 +123,12 @@ class SimpleFPN(BaseModule):
             h * s, w * s]`` for each scale ``s``, then the extra levels
             at half the previous size each.
         """
+        if isinstance(inputs, torch.Tensor) or inputs[-1].dim() != 4:
+            raise TypeError(
+                'SimpleFPN takes a sequence of [B, C, H, W] maps (the '
+                'backbone outputs, last one used); wrap a single map as '
+                '(x,)'
+            )
         x = inputs[-1]
         if x.shape[1] != self.in_channels:
             raise ValueError(

@@ -82,12 +82,30 @@ def test_zero_bias_tables_and_checkpointing_do_not_change_outputs():
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(model(x), plain(x))
-    model.with_cp = True
+    # Checkpointing changes the backward pass only: same gradients.
     model.train()
-    x.requires_grad_(True)
-    out = model(x)[0]
-    model.with_cp = False
-    torch.testing.assert_close(out, model(x)[0])
+    grads = []
+    for with_cp in (True, False):
+        model.with_cp = with_cp
+        model.zero_grad()
+        model(x)[0].square().sum().backward()
+        grads.append(
+            [
+                None if p.grad is None else p.grad.clone()
+                for p in model.parameters()
+            ]
+        )
+    assert any(g is not None for g in grads[1])
+    for with_cp_grad, plain_grad in zip(*grads):
+        assert (with_cp_grad is None) == (plain_grad is None)
+        if plain_grad is not None:
+            torch.testing.assert_close(with_cp_grad, plain_grad)
+
+
+def test_window_mode_refuses_a_mask():
+    model = window_vit()
+    with pytest.raises(ValueError, match='cannot take a mask'):
+        model(torch.zeros(1, 3, 64, 64), torch.zeros(1, 64, dtype=torch.bool))
 
 
 @pytest.mark.parametrize(

@@ -70,3 +70,9 @@ def test_builds_from_foreign_scope(scope):
         neck = MODELS.build(cfg)
     assert isinstance(neck.fpn_convs[0].norm, LayerNorm2d)
     assert neck.fpn_convs[0].norm.eps == 1e-6
+
+
+def test_a_bare_tensor_is_refused_with_the_fix():
+    neck = SimpleFPN(in_channels=8, out_channels=8)
+    with pytest.raises(TypeError, match=r'wrap a single map as \(x,\)'):
+        neck(torch.randn(2, 8, 4, 4))
