@@ -39,6 +39,7 @@ def _losses(work_dir) -> list:
 
 
 def _train(work_dir, data_root, *extra) -> list:
+    """Train; inductor writes its generated kernels under work_dir."""
     run_tool(
         [
             'tools/train.py',
@@ -51,7 +52,10 @@ def _train(work_dir, data_root, *extra) -> list:
             *extra,
         ],
         timeout=600,
-        env_extra={'TORCHINDUCTOR_COMPILE_THREADS': '1'},
+        env_extra={
+            'TORCHINDUCTOR_COMPILE_THREADS': '1',
+            'TORCHINDUCTOR_CACHE_DIR': str(work_dir / 'inductor'),
+        },
     )
     return _losses(work_dir)
 
@@ -70,3 +74,7 @@ def test_compile_gives_the_losses_of_eager(tmp_path, demo_data_root):
     assert compiled == pytest.approx(eager, rel=1e-4, abs=1e-6)
     # The losses move: a vacuous comparison would not catch anything.
     assert len(set(eager)) == ITERS
+    # And compilation really happened (only) in the compiled run: inductor
+    # generated kernels for it.
+    kernels = lambda run: list((tmp_path / run / 'inductor').rglob('*.py'))  # noqa: E731
+    assert kernels('compiled') and not kernels('eager')
