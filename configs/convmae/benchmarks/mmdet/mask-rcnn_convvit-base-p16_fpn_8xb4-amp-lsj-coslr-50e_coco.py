@@ -5,9 +5,7 @@ _base_ = './mask-rcnn_convvit-base-p16_fpn_8xb4-amp-lsj-coslr-100e_coco.py'
 
 max_iters = 184375
 param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=461
-    ),
+    _base_.param_scheduler[0],
     dict(
         type='CosineAnnealingLR',
         by_epoch=False,
