@@ -79,17 +79,15 @@ def tiny_convvit(size: int = SIZE, **kwargs) -> dict:
 
 
 def tiny_vit(size: int = SIZE, **kwargs) -> dict:
-    """A 2-block MAEViT in detection mode: 3 x 3 windows on the 8 x 8 grid
+    """A 2-block WindowedViT: 3 x 3 windows on the 8 x 8 grid
     at 128 px (so padded), block 1 global, relative position biases, a
     learnable position table (as the released config); ``kwargs`` override
     any argument."""
     cfg = dict(
-        type='mmmim.MAEViT',
+        type='mmmim.WindowedViT',
         arch=dict(TINY_VIT),
         img_size=size,
         patch_size=16,
-        mask_generator=None,
-        out_type='featmap',
         out_indices=(1,),
         final_norm=False,
         window_size=3,

@@ -66,7 +66,11 @@ def test_plugin_conventions(path):
         imports=['mmmim.models'], allow_failed_imports=False
     )
     backbone = cfg.model.backbone
-    assert backbone.type in ('mmmim.ConvViT', 'mmmim.MAEViT')
+    assert backbone.type in (
+        'mmmim.ConvViT',
+        'mmmim.MAEViT',
+        'mmmim.WindowedViT',
+    )
     assert backbone.init_cfg == dict(
         type='Pretrained', checkpoint='', prefix='backbone.'
     )
@@ -205,10 +209,10 @@ def test_convvit_det_layer_decay_variant():
 def test_vit_mask_rcnn_recipe_and_groups():
     cfg = load(VIT_DET)
     backbone = cfg.model.backbone
-    assert backbone.type == 'mmmim.MAEViT' and backbone.img_size == 1024
+    assert backbone.type == 'mmmim.WindowedViT' and backbone.img_size == 1024
     assert backbone.window_size == 14 and backbone.use_rel_pos_bias
     assert tuple(backbone.global_attn_indexes) == (2, 5, 8, 11)
-    assert backbone.mask_generator is None and not backbone.final_norm
+    assert not backbone.final_norm
     assert cfg.model.neck.type == 'mmmim.SimpleFPN'
     assert cfg.model.neck.norm_cfg == dict(type='mmpretrain.LN2d', eps=1e-6)
     optim = cfg.optim_wrapper

@@ -1,7 +1,7 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """The ViTDet-style MAE ViT Mask R-CNN config trains and evaluates.
 
-The released config, shrunk (a 2-block MAEViT in detection mode with
+The released config, shrunk (a 2-block WindowedViT with
 padded windows, one global block and relative position biases, then
 ``mmmim.SimpleFPN``) and pointed at the labelme COCO example: LSJ
 pipeline, LN heads, the layer-decay optimizer constructor and CocoMetric

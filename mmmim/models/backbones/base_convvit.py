@@ -6,19 +6,15 @@ from typing import Dict, Optional, Sequence, Set, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MMLogger
-from mmengine.model import BaseModule
-from torch.utils.checkpoint import checkpoint
 
 from ..utils import (
     build_2d_sincos_pos_embed,
     grid_of,
     init_vit_weights,
-    is_pretrained_cfg,
-    load_pretrained,
     resize_pos_embed,
 )
 from ..utils.conv_blocks import CBlock, ConvPatchEmbed
+from .base_vit import BaseViT
 
 __all__ = ['BaseConvViT', 'parse_convvit_arch']
 
@@ -63,7 +59,7 @@ def parse_convvit_arch(
     return parsed
 
 
-class BaseConvViT(BaseModule):
+class BaseConvViT(BaseViT):
     """Stages 1-2 (convolutions) and the stage-3 embedding of ConvMAE.
 
     Not registered. It creates the parameters under their official names
@@ -100,6 +96,10 @@ class BaseConvViT(BaseModule):
             mlp_ratio=4.0,
         ),
     }
+    out_types = ('featmap', 'avg_featmap')
+    num_extra_tokens = 0
+    # pos_embed is frozen with stage 3 (see freeze_stages).
+    token_names = ()
 
     def __init__(
         self,
@@ -112,14 +112,24 @@ class BaseConvViT(BaseModule):
         with_cp: bool,
         frozen_stages: int,
         channels_last: bool,
+        mask_generator: Optional[dict] = None,
+        out_type: str = 'featmap',
+        out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3),
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
-        super().__init__(init_cfg=init_cfg)
-        arch_cfg = parse_convvit_arch(arch, self.arch_zoo, type(self).__name__)
-        self.embed_dims = arch_cfg['embed_dims']
-        self.num_layers = arch_cfg['num_layers']
-        self.num_heads = int(arch_cfg['num_heads'])
-        self.mlp_ratio = float(arch_cfg['mlp_ratio'])
+        if not -1 <= frozen_stages <= 3:
+            raise ValueError(
+                f'frozen_stages must be in [-1, 3], got {frozen_stages}'
+            )
+        super().__init__(
+            arch,
+            out_type,
+            out_indices,
+            mask_generator,
+            with_cp,
+            frozen_stages,
+            init_cfg,
+        )
         if len(patch_sizes) != 3:
             raise ValueError(
                 f'patch_sizes needs one value per stage, got {patch_sizes}'
@@ -127,19 +137,33 @@ class BaseConvViT(BaseModule):
         self.patch_sizes = tuple(int(p) for p in patch_sizes)
         self.patch_size = math.prod(self.patch_sizes)
         self.grid_size = grid_of(img_size, self.patch_size)
-        if not -1 <= frozen_stages <= 3:
-            raise ValueError(
-                f'frozen_stages must be in [-1, 3], got {frozen_stages}'
-            )
-        self.frozen_stages = frozen_stages
-        self.with_cp = with_cp
         self.channels_last = channels_last
         total = sum(self.num_layers)
         self.drop_path_rates = torch.linspace(
             0, drop_path_rate, total
         ).tolist()
         self._init_trunk(in_channels, pos_embed_trainable)
-        self.register_load_state_dict_pre_hook(self._resize_pos_embed_hook)
+
+    def parse_arch(self, arch: Union[str, dict]) -> dict:
+        """Resolve ``arch``, see :func:`parse_convvit_arch`."""
+        settings = parse_convvit_arch(arch, self.arch_zoo, type(self).__name__)
+        self.embed_dims = settings['embed_dims']
+        self.num_layers = settings['num_layers']
+        self.num_heads = int(settings['num_heads'])
+        self.mlp_ratio = float(settings['mlp_ratio'])
+        return settings
+
+    def parse_out_indices(self, out_indices) -> Tuple[int, ...]:
+        """Indices of E1-E4 (0-3; negative ones count from the end)."""
+        if isinstance(out_indices, int):
+            out_indices = (out_indices,)
+        for index in out_indices:
+            if not -4 <= index < 4:
+                raise ValueError(
+                    f'out_indices {index} is out of range: ConvViT has '
+                    'four outputs E1-E4 (0-3)'
+                )
+        return tuple(index % 4 for index in out_indices)
 
     def _init_trunk(self, in_channels: int, pos_embed_trainable: bool):
         """Create the patch embeddings, stages 1-2 and ``pos_embed``."""
@@ -177,30 +201,17 @@ class BaseConvViT(BaseModule):
                         memory_format=torch.channels_last
                     )
 
-    def init_weights(self) -> None:
-        """Official ConvMAE init, then ``init_cfg`` (e.g. a checkpoint).
-
-        Linear layers xavier-uniform with zero bias, LayerNorms 1/0,
-        ``patch_embed3.proj`` xavier-uniform on its ``[D, C * p * p]`` view;
-        the other convolutions keep PyTorch's default, as officially. A
-        ``Pretrained`` ``init_cfg`` is loaded non-strictly with a logged
-        report of the keys, also kept in ``self.load_report``.
-        """
-        if not self._is_init:
-            weight = self.patch_embed3.proj.weight
-            flat = torch.empty(weight.shape[0], weight[0].numel())
-            nn.init.xavier_uniform_(flat)
-            with torch.no_grad():
-                weight.copy_(flat.view_as(weight))
-            self.apply(init_vit_weights)
-        if is_pretrained_cfg(self.init_cfg):
-            # Load with a report of loaded, newly initialised, unexpected
-            # and ignored keys (kept in self.load_report), as MAEViT.
-            if not self._is_init:
-                self.load_report = load_pretrained(self, self.init_cfg)
-                self._is_init = True
-            return
-        super().init_weights()
+    def init_own_weights(self) -> None:
+        """Official ConvMAE init: Linear layers xavier-uniform with zero
+        bias, LayerNorms 1/0, ``patch_embed3.proj`` xavier-uniform on its
+        ``[D, C * p * p]`` view; the other convolutions keep PyTorch's
+        default, as officially."""
+        weight = self.patch_embed3.proj.weight
+        flat = torch.empty(weight.shape[0], weight[0].numel())
+        nn.init.xavier_uniform_(flat)
+        with torch.no_grad():
+            weight.copy_(flat.view_as(weight))
+        self.apply(init_vit_weights)
 
     def check_input(self, x: torch.Tensor) -> Tuple[int, int]:
         """Validate images and return the stage-3 grid."""
@@ -217,12 +228,6 @@ class BaseConvViT(BaseModule):
             return x.contiguous(memory_format=torch.channels_last)
         return x
 
-    def run_block(self, block: nn.Module, x: torch.Tensor, *args):
-        """Run one block, with activation checkpointing when asked."""
-        if self.with_cp and x.requires_grad and torch.is_grad_enabled():
-            return checkpoint(block, x, *args, use_reentrant=False)
-        return block(x, *args)
-
     def stage3_tokens(
         self, x: torch.Tensor, grid: Tuple[int, int]
     ) -> torch.Tensor:
@@ -237,26 +242,6 @@ class BaseConvViT(BaseModule):
             self.pos_embed, self.grid_size, grid, num_extra_tokens=0
         )
 
-    def _resize_pos_embed_hook(
-        self, module: nn.Module, state_dict: dict, prefix: str, *args
-    ) -> None:
-        """Resize a checkpoint's square ``pos_embed`` to this grid."""
-        key = prefix + 'pos_embed'
-        if key not in state_dict:
-            return
-        loaded = state_dict[key]
-        if loaded.shape == self.pos_embed.shape or loaded.dim() != 3:
-            return
-        side = math.isqrt(loaded.shape[1])
-        if side * side != loaded.shape[1]:
-            return  # not a square grid; let load_state_dict report it
-        state_dict[key] = resize_pos_embed(
-            loaded, side, self.grid_size, num_extra_tokens=0
-        )
-        MMLogger.get_current_instance().info(
-            f'resized {key} from a {side}x{side} grid to {self.grid_size}'
-        )
-
     def frozen_modules(self) -> list:
         """Modules frozen by ``frozen_stages``."""
         stages = [
@@ -269,18 +254,9 @@ class BaseConvViT(BaseModule):
 
     def freeze_stages(self) -> None:
         """Freeze the modules of ``frozen_stages`` (eval mode, no grad)."""
-        for module in self.frozen_modules():
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+        super().freeze_stages()
         if self.frozen_stages >= 3:
             self.pos_embed.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'BaseConvViT':
-        """Set train mode, keeping frozen stages in eval mode."""
-        super().train(mode)
-        self.freeze_stages()
-        return self
 
     def no_weight_decay(self) -> Set[str]:
         """Names of parameters that should not get weight decay."""

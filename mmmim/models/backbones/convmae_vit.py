@@ -7,12 +7,11 @@ import torch
 import torch.nn as nn
 from timm.models.vision_transformer import Block
 
-from mmmim.registry import MODELS, TASK_UTILS
+from mmmim.registry import MODELS
 
 from ..utils import (
-    build_in_mmmim,
+    apply_block,
     build_norm_layer_cls,
-    check_mask,
     gather_tokens,
     mask_to_ids,
 )
@@ -92,9 +91,9 @@ class ConvMAEViT(BaseConvViT):
             with_cp=with_cp,
             frozen_stages=-1,
             channels_last=channels_last,
+            mask_generator=mask_generator,
             init_cfg=init_cfg,
         )
-        self.mask_generator = build_in_mmmim(TASK_UTILS, mask_generator)
         d1, d2, d3 = self.embed_dims
         _, p2, p3 = self.patch_sizes
         norm_layer = build_norm_layer_cls(norm_cfg)
@@ -145,47 +144,26 @@ class ConvMAEViT(BaseConvViT):
         """
         grid = self.check_input(x)
         batch_size, num_tokens = x.shape[0], grid[0] * grid[1]
-        if mask is None:
-            mask, num_masked = self._draw_mask(batch_size, grid, x.device)
-        else:
-            num_masked = check_mask(mask, num_tokens, batch_size)
+        mask, num_masked = self.resolve_mask(mask, batch_size, grid, x.device)
         _, p2, p3 = self.patch_sizes
         visible1 = ~upsample_mask(mask, grid, p2 * p3)
         visible2 = ~upsample_mask(mask, grid, p3)
 
         x = self.patch_embed1(self.prepare_input(x))
         for block in self.blocks1:
-            x = self.run_block(block, x, visible1)
+            x = apply_block(block, x, self.with_cp, visible1)
         stage1 = self.stage1_output_decode(x).flatten(2).transpose(1, 2)
         x = self.patch_embed2(x)
         for block in self.blocks2:
-            x = self.run_block(block, x, visible2)
+            x = apply_block(block, x, self.with_cp, visible2)
         stage2 = self.stage2_output_decode(x).flatten(2).transpose(1, 2)
         x = self.stage3_tokens(x, grid)
 
         ids_keep, _ = mask_to_ids(mask, num_tokens - num_masked)
         x = gather_tokens(x, ids_keep)
         for block in self.blocks3:
-            x = self.run_block(block, x)
+            x = apply_block(block, x, self.with_cp)
         fused = gather_tokens(stage1, ids_keep) + gather_tokens(
             stage2, ids_keep
         )
         return self.norm(x + fused), mask
-
-    def _draw_mask(
-        self,
-        batch_size: int,
-        grid: Tuple[int, int],
-        device: torch.device,
-    ) -> Tuple[torch.Tensor, int]:
-        """Draw a mask and its per-sample count without a device sync."""
-        if self.mask_generator is None:
-            raise ValueError(
-                'ConvMAEViT is the pre-training encoder and needs a mask: '
-                'pass one or configure a mask_generator (use ConvViT for '
-                'fine-tuning and dense tasks)'
-            )
-        mask = self.mask_generator(batch_size, grid, device=device)
-        if hasattr(self.mask_generator, 'num_masked'):
-            return mask, self.mask_generator.num_masked(grid)
-        return mask, check_mask(mask, grid[0] * grid[1], batch_size)

@@ -1,7 +1,7 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """ConvViT: the ConvMAE backbone for classification and dense tasks."""
 
-from typing import Dict, Literal, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -9,17 +9,20 @@ import torch.nn.functional as F
 
 from mmmim.registry import MODELS
 
-from ..utils import build_2d_sincos_pos_embed, build_norm_layer_cls
-from ..utils.window_attention import (
+from ..utils import (
     GridRelPosBias,
     WindowBlock,
+    apply_block,
+    build_2d_sincos_pos_embed,
+    build_norm_layer_cls,
+    grid_attention_biases,
+    parse_out_indices,
     resize_rel_pos_table,
 )
 from .base_convvit import BaseConvViT
 
 __all__ = ['ConvViT']
 
-OutType = Literal['featmap', 'avg_featmap']
 BIAS_TABLES = ('windowed_rel_pos_bias', 'global_rel_pos_bias')
 
 
@@ -84,8 +87,6 @@ class ConvViT(BaseConvViT):
         init_cfg (dict | list, optional): Init config. Defaults to None.
     """
 
-    out_types = ('featmap', 'avg_featmap')
-
     def __init__(
         self,
         arch: Union[str, dict] = 'b',
@@ -93,7 +94,7 @@ class ConvViT(BaseConvViT):
         patch_sizes: Sequence[int] = (4, 2, 2),
         in_channels: int = 3,
         out_indices: Sequence[int] = (0, 1, 2, 3),
-        out_type: OutType = 'featmap',
+        out_type: str = 'featmap',
         window_size: Optional[int] = 16,
         global_attn_indexes: Sequence[int] = (0, 3, 6, 10),
         use_rel_pos_bias: bool = True,
@@ -117,9 +118,15 @@ class ConvViT(BaseConvViT):
             with_cp=with_cp,
             frozen_stages=frozen_stages,
             channels_last=channels_last,
+            out_type=out_type,
+            out_indices=out_indices,
             init_cfg=init_cfg,
         )
-        self._set_outputs(out_indices, out_type)
+        if out_type == 'avg_featmap' and self.out_indices != (2,):
+            raise ValueError(
+                "out_type='avg_featmap' pools the stage-3 tokens; set "
+                f'out_indices=(2,), got {tuple(out_indices)}'
+            )
         if exact_sincos_pos_embed and pos_embed_trainable:
             raise ValueError(
                 'exact_sincos_pos_embed uses fixed tables; it cannot be '
@@ -163,28 +170,6 @@ class ConvViT(BaseConvViT):
         self.register_load_state_dict_pre_hook(self._resize_bias_hook)
         self.freeze_stages()
 
-    def _set_outputs(self, out_indices: Sequence[int], out_type: str):
-        """Validate ``out_indices`` (E1-E4) and ``out_type``."""
-        if out_type not in self.out_types:
-            raise ValueError(
-                f'unknown out_type {out_type!r}; choose from {self.out_types}'
-            )
-        if isinstance(out_indices, int):
-            out_indices = (out_indices,)
-        for index in out_indices:
-            if not -4 <= index < 4:
-                raise ValueError(
-                    f'out_indices {index} is out of range: ConvViT has '
-                    'four outputs E1-E4 (0-3)'
-                )
-        self.out_indices = tuple(index % 4 for index in out_indices)
-        if out_type == 'avg_featmap' and self.out_indices != (2,):
-            raise ValueError(
-                "out_type='avg_featmap' pools the stage-3 tokens; set "
-                f'out_indices=(2,), got {tuple(out_indices)}'
-            )
-        self.out_type = out_type
-
     def _set_attention(
         self, window_size: Optional[int], global_attn_indexes: Sequence[int]
     ) -> None:
@@ -196,15 +181,8 @@ class ConvViT(BaseConvViT):
             return
         if window_size < 1:
             raise ValueError(f'window_size must be >= 1, got {window_size}')
-        indexes = set()
-        for index in global_attn_indexes:
-            if not -num_blocks <= index < num_blocks:
-                raise ValueError(
-                    f'global_attn_indexes {index} is out of range for '
-                    f'{num_blocks} stage-3 blocks'
-                )
-            indexes.add(index % num_blocks)
-        self.global_attn_indexes = tuple(sorted(indexes))
+        indexes = parse_out_indices(global_attn_indexes, num_blocks)
+        self.global_attn_indexes = tuple(sorted(set(indexes)))
 
     def forward(
         self, x: torch.Tensor, mask: Optional[torch.Tensor] = None
@@ -230,21 +208,28 @@ class ConvViT(BaseConvViT):
         outs = {}
         x = self.patch_embed1(self.prepare_input(x))
         for block in self.blocks1:
-            x = self.run_block(block, x)
+            x = apply_block(block, x, self.with_cp)
         outs[0] = x
         x = self.patch_embed2(x)
         for block in self.blocks2:
-            x = self.run_block(block, x)
+            x = apply_block(block, x, self.with_cp)
         outs[1] = x
         tokens = self.stage3_tokens(x, grid)
         x = tokens.reshape(x.shape[0], grid[0], grid[1], -1)
-        biases = self._biases(grid, x)
+        biases = grid_attention_biases(
+            getattr(self, 'windowed_rel_pos_bias', None),
+            getattr(self, 'global_rel_pos_bias', None),
+            grid,
+            x,
+        )
         for i, block in enumerate(self.blocks3):
             if i in self.global_attn_indexes:
-                x = self.run_block(block, x, None, biases['global'])
+                x = apply_block(block, x, self.with_cp, None, biases['global'])
             else:
                 window = self.window_size
-                x = self.run_block(block, x, window, biases['windowed'])
+                x = apply_block(
+                    block, x, self.with_cp, window, biases['windowed']
+                )
         if self.out_type == 'avg_featmap':
             return (self.fc_norm(x.mean(dim=(1, 2))),)
         e3 = x.permute(0, 3, 1, 2)
@@ -263,24 +248,6 @@ class ConvViT(BaseConvViT):
             table = table.to(self.pos_embed.device)
             self._sincos_cache[grid] = table
         return table
-
-    def _biases(
-        self, grid: Tuple[int, int], x: torch.Tensor
-    ) -> Dict[str, Optional[torch.Tensor]]:
-        """The bias of each attention kind, computed once per forward in
-        the dtype attention runs in (bf16 under autocast)."""
-        dtype = x.dtype
-        if torch.is_autocast_enabled(x.device.type):
-            dtype = torch.get_autocast_dtype(x.device.type)
-        biases: Dict[str, Optional[torch.Tensor]] = {}
-        for kind, name in zip(('windowed', 'global'), BIAS_TABLES):
-            module = getattr(self, name, None)
-            if module is None:
-                biases[kind] = None
-            else:
-                bias = module(grid if kind == 'global' else None)
-                biases[kind] = bias.to(dtype)
-        return biases
 
     def _resize_bias_hook(
         self, module: nn.Module, state_dict: dict, prefix: str, *args

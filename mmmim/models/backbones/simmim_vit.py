@@ -2,43 +2,34 @@
 """The SimMIM Vision Transformer encoder (BEiT-style blocks)."""
 
 import math
-from typing import Dict, Literal, Optional, Sequence, Set, Tuple, Union
+from typing import Literal, Optional, Sequence, Set, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModule
 from timm.layers import trunc_normal_
 
-from mmmim.registry import MODELS, TASK_UTILS
+from mmmim.registry import MODELS
 
-from ..mask_generators.global_batch import draw_global_batch_mask
 from ..utils import (
     NUM_CLS_ROWS,
-    LayerScaleBlock,
     PatchEmbed2d,
     RelativePositionBias,
-    apply_bias_block,
-    build_in_mmmim,
-    build_norm_layer_cls,
-    check_mask,
+    build_qv_bias_blocks,
     grid_of,
-    parse_arch,
-    parse_out_indices,
     resize_rel_pos_bias_table,
-    vit_layer_depth,
 )
+from .base_vit import BaseViT
 
 __all__ = ['SimMIMViT']
 
-OutType = Literal['raw', 'cls_token', 'featmap', 'avg_featmap']
 RelPosMode = Literal['shared', 'per_layer', 'none']
 SHARED_KEY = 'rel_pos_bias.relative_position_bias_table'
 TABLE = 'relative_position_bias_table'
 
 
 @MODELS.register_module()
-class SimMIMViT(BaseModule):
+class SimMIMViT(BaseViT):
     """Vision Transformer encoder of SimMIM.
 
     Every patch is encoded; masked patch embeddings are replaced by a
@@ -93,27 +84,6 @@ class SimMIMViT(BaseModule):
         init_cfg (dict | list, optional): Init config. Defaults to None.
     """
 
-    arch_zoo: Dict[str, dict] = {
-        'b': dict(
-            embed_dims=768,
-            num_layers=12,
-            num_heads=12,
-            feedforward_channels=3072,
-        ),
-        'l': dict(
-            embed_dims=1024,
-            num_layers=24,
-            num_heads=16,
-            feedforward_channels=4096,
-        ),
-        'h': dict(
-            embed_dims=1280,
-            num_layers=32,
-            num_heads=16,
-            feedforward_channels=5120,
-        ),
-    }
-    out_types = ('raw', 'cls_token', 'featmap', 'avg_featmap')
     rel_pos_modes = ('shared', 'per_layer', 'none')
 
     def __init__(
@@ -130,62 +100,32 @@ class SimMIMViT(BaseModule):
         rel_pos_bias: RelPosMode = 'shared',
         use_abs_pos_embed: bool = False,
         norm_cfg: dict = dict(type='LN', eps=1e-6),  # noqa: B006
-        out_type: OutType = 'featmap',
+        out_type: str = 'featmap',
         out_indices: Union[int, Sequence[int]] = -1,
         final_norm: bool = True,
         with_cp: bool = False,
         frozen_stages: int = -1,
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
-        super().__init__(init_cfg=init_cfg)
-        arch_cfg = parse_arch(arch, self.arch_zoo, 'SimMIMViT')
-        for name, value, choices in (
-            ('out_type', out_type, self.out_types),
-            ('rel_pos_bias', rel_pos_bias, self.rel_pos_modes),
-        ):
-            if value not in choices:
-                raise ValueError(
-                    f'unknown {name} {value!r}; choose from {choices}'
-                )
-        self.embed_dims = arch_cfg['embed_dims']
-        self.num_layers = arch_cfg['num_layers']
+        if rel_pos_bias not in self.rel_pos_modes:
+            raise ValueError(
+                f'unknown rel_pos_bias {rel_pos_bias!r}; choose from '
+                f'{self.rel_pos_modes}'
+            )
+        super().__init__(
+            arch,
+            out_type,
+            out_indices,
+            mask_generator,
+            with_cp,
+            frozen_stages,
+            init_cfg,
+        )
+        dims, heads = self.embed_dims, self.arch_settings['num_heads']
         self.patch_size = patch_size
         self.grid_size = grid_of(img_size, patch_size)
-        self.out_type = out_type
-        self.out_indices = parse_out_indices(out_indices, self.num_layers)
         self.rel_pos_mode = rel_pos_bias
-        self.with_cp = with_cp
-        self.frozen_stages = frozen_stages
-        self.mask_generator = build_in_mmmim(TASK_UTILS, mask_generator)
-        self._init_layers(
-            arch_cfg,
-            use_mask_token,
-            in_channels,
-            qkv_bias,
-            drop_path_rate,
-            layer_scale_init_value,
-            use_abs_pos_embed,
-            norm_cfg,
-            final_norm,
-        )
-        self.register_load_state_dict_pre_hook(self._adapt_tables_hook)
-        self._freeze_stages()
-
-    def _init_layers(
-        self,
-        arch_cfg: dict,
-        use_mask_token: bool,
-        in_channels: int,
-        qkv_bias: bool,
-        drop_path_rate: float,
-        layer_scale_init_value: float,
-        use_abs_pos_embed: bool,
-        norm_cfg: dict,
-        final_norm: bool,
-    ) -> None:
-        """Create the parameters under their official names."""
-        dims, heads = self.embed_dims, arch_cfg['num_heads']
-        self.patch_embed = PatchEmbed2d(in_channels, dims, self.patch_size)
+        self.patch_embed = PatchEmbed2d(in_channels, dims, patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dims))
         self.mask_token = (
             nn.Parameter(torch.zeros(1, 1, dims)) if use_mask_token else None
@@ -198,31 +138,26 @@ class SimMIMViT(BaseModule):
         )
         self.rel_pos_bias = (
             RelativePositionBias(self.grid_size, heads)
-            if self.rel_pos_mode == 'shared'
+            if rel_pos_bias == 'shared'
             else None
         )
-        norm_layer = build_norm_layer_cls(norm_cfg)
-        rates = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
-        own = self.grid_size if self.rel_pos_mode == 'per_layer' else None
-        self.blocks = nn.ModuleList(
-            LayerScaleBlock(
-                dims,
-                heads,
-                arch_cfg['feedforward_channels'],
-                qkv_bias=qkv_bias,
-                drop_path=rate,
-                layer_scale_init_value=layer_scale_init_value,
-                window_size=own,
-                norm_layer=norm_layer,
-            )
-            for rate in rates
+        self.blocks = build_qv_bias_blocks(
+            self.num_layers,
+            dims,
+            heads,
+            self.arch_settings['feedforward_channels'] / dims,
+            qkv_bias,
+            drop_path_rate,
+            layer_scale_init_value,
+            norm_cfg,
+            self.grid_size if rel_pos_bias == 'per_layer' else None,
         )
-        self.norm = norm_layer(dims) if final_norm else None
-        if self.out_type == 'avg_featmap':
-            self.fc_norm = norm_layer(dims)
+        self.build_output_norms(norm_cfg, final_norm)
+        self.register_load_state_dict_pre_hook(self._adapt_tables_hook)
+        self.freeze_stages()
 
-    def init_weights(self) -> None:
-        """The official SimMIM ViT init, then ``init_cfg``.
+    def init_own_weights(self) -> None:
+        """The official SimMIM ViT init.
 
         Linear and conv weights, the cls and mask tokens are drawn from a
         normal of std 0.02 truncated at +-1 std (the SimMIM subclass
@@ -231,23 +166,21 @@ class SimMIMViT(BaseModule):
         Relative position tables, q/v biases start at 0, layer scales at
         ``layer_scale_init_value``.
         """
-        if not self._is_init:
-            for module in self.modules():
-                if isinstance(module, (nn.Linear, nn.Conv2d)):
-                    _trunc_normal(module.weight)
-                    if module.bias is not None:
-                        nn.init.zeros_(module.bias)
-                elif isinstance(module, nn.LayerNorm):
-                    nn.init.ones_(module.weight)
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Conv2d)):
+                _trunc_normal(module.weight)
+                if module.bias is not None:
                     nn.init.zeros_(module.bias)
-            for token in (self.cls_token, self.mask_token, self.pos_embed):
-                if token is not None:
-                    _trunc_normal(token)
-            with torch.no_grad():
-                for i, block in enumerate(self.blocks):
-                    block.attn.proj.weight.div_(math.sqrt(2.0 * (i + 1)))
-                    block.mlp.fc2.weight.div_(math.sqrt(2.0 * (i + 1)))
-        super().init_weights()
+            elif isinstance(module, nn.LayerNorm):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+        for token in (self.cls_token, self.mask_token, self.pos_embed):
+            if token is not None:
+                _trunc_normal(token)
+        with torch.no_grad():
+            for i, block in enumerate(self.blocks):
+                block.attn.proj.weight.div_(math.sqrt(2.0 * (i + 1)))
+                block.mlp.fc2.weight.div_(math.sqrt(2.0 * (i + 1)))
 
     def forward(
         self, x: torch.Tensor, mask: Optional[torch.Tensor] = None
@@ -274,13 +207,11 @@ class SimMIMViT(BaseModule):
                 f'{x.shape[-2]}x{x.shape[-1]} images; set img_size to the '
                 'input size (checkpoints are resized on load)'
             )
-        batch_size, num_tokens, _ = tokens.shape
-        if mask is None and self.mask_generator is not None:
-            mask = draw_global_batch_mask(
-                self.mask_generator, batch_size, grid, device=x.device
+        batch_size = tokens.shape[0]
+        if mask is not None or self.mask_generator is not None:
+            mask, _ = self.resolve_mask(
+                mask, batch_size, grid, x.device, equal_counts=False
             )
-        if mask is not None:
-            check_mask(mask, num_tokens, batch_size, equal_counts=False)
             if self.mask_token is None:
                 raise ValueError(
                     'got a mask but the model has no mask token; build it '
@@ -293,27 +224,7 @@ class SimMIMViT(BaseModule):
         if self.pos_embed is not None:
             x = x + self.pos_embed
         bias = self.rel_pos_bias() if self.rel_pos_bias is not None else None
-        outs = []
-        for i, block in enumerate(self.blocks):
-            x = apply_bias_block(block, x, bias, self.with_cp)
-            if i == self.num_layers - 1 and self.norm is not None:
-                x = self.norm(x)
-            if i in self.out_indices:
-                outs.append(self._format_output(x, grid))
-        return tuple(outs)
-
-    def _format_output(
-        self, x: torch.Tensor, grid: Tuple[int, int]
-    ) -> torch.Tensor:
-        """Shape the tokens ``[B, 1 + L, D]`` as ``out_type`` asks."""
-        if self.out_type == 'raw':
-            return x
-        if self.out_type == 'cls_token':
-            return x[:, 0]
-        patch_tokens = x[:, 1:]
-        if self.out_type == 'featmap':
-            return patch_tokens.transpose(1, 2).reshape(x.shape[0], -1, *grid)
-        return self.fc_norm(patch_tokens.mean(dim=1))
+        return self.run_blocks(x, grid, bias)
 
     def _adapt_tables_hook(
         self, module: nn.Module, state_dict: dict, prefix: str, *args
@@ -355,28 +266,12 @@ class SimMIMViT(BaseModule):
                 f'{tuple(state_dict[key].shape)} (geometric bicubic)'
             )
 
-    def _freeze_stages(self) -> None:
-        """Freeze the embeddings and the first ``frozen_stages`` blocks."""
-        if self.frozen_stages < 0:
-            return
-        frozen = [self.patch_embed, *self.blocks[: self.frozen_stages]]
-        if self.rel_pos_bias is not None:
+    def frozen_modules(self) -> list:
+        """As :class:`BaseViT`, plus the shared table with the embeddings."""
+        frozen = super().frozen_modules()
+        if frozen and self.rel_pos_bias is not None:
             frozen.append(self.rel_pos_bias)
-        if self.frozen_stages >= self.num_layers and self.norm is not None:
-            frozen.append(self.norm)
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-        for param in (self.cls_token, self.mask_token, self.pos_embed):
-            if param is not None:
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'SimMIMViT':
-        """Set train mode, keeping frozen blocks in eval mode."""
-        super().train(mode)
-        self._freeze_stages()
-        return self
+        return frozen
 
     def no_weight_decay(self) -> Set[str]:
         """Parameters the official recipe keeps free of weight decay.
@@ -386,25 +281,6 @@ class SimMIMViT(BaseModule):
         the relative position tables are decayed as in the official code.
         """
         return {'pos_embed', 'cls_token'}
-
-    def get_layer_depth(
-        self, param_name: str, prefix: str = ''
-    ) -> Tuple[int, int]:
-        """Layer depth of a parameter, for layer-wise lr decay.
-
-        As the official ``get_vit_layer``: 0 for the tokens and the patch
-        embedding, ``i + 1`` for ``blocks.i`` (including per-layer tables),
-        ``num_layers + 1`` for the shared table and everything else.
-
-        Args:
-            param_name (str): The full parameter name.
-            prefix (str): The prefix of this backbone in the model.
-                Defaults to ''.
-
-        Returns:
-            Tuple[int, int]: The layer id and ``num_layers + 2``.
-        """
-        return vit_layer_depth(param_name, prefix, self.num_layers)
 
 
 def _trunc_normal(tensor: torch.Tensor, std: float = 0.02) -> None:

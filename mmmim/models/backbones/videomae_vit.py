@@ -1,42 +1,33 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """The VideoMAE Vision Transformer encoder."""
 
-from typing import Dict, Literal, Optional, Sequence, Set, Tuple, Union
+import math
+from typing import Optional, Sequence, Set, Tuple, Union
 
 import torch
-from mmengine.model import BaseModule
 
-from mmmim.registry import MODELS, TASK_UTILS
+from mmmim.registry import MODELS
 
-from ..mask_generators.global_batch import draw_global_batch_mask
 from ..utils import (
     CubeEmbed,
     apply_block,
     build_1d_sinusoid_pos_embed,
-    build_in_mmmim,
-    build_norm_layer_cls,
     build_qv_bias_blocks,
     check_mask,
     check_mask_counts_async,
     gather_tokens,
     init_vit_weights,
-    is_pretrained_cfg,
-    load_pretrained,
     mask_to_ids,
-    parse_arch,
-    parse_out_indices,
-    vit_layer_depth,
 )
-from .mae_vit import MAEViT
+from .base_vit import BaseViT
 
 __all__ = ['VideoMAEViT']
 
-VideoOutType = Literal['raw', 'featmap', 'avg_featmap']
 VideoGrid = Tuple[int, int, int]
 
 
 @MODELS.register_module()
-class VideoMAEViT(BaseModule):
+class VideoMAEViT(BaseViT):
     """Vision Transformer encoder of VideoMAE.
 
     Videos ``[B, C, T, H, W]`` are cut into ``tubelet x p x p`` cubes
@@ -93,17 +84,8 @@ class VideoMAEViT(BaseModule):
             ``self.load_report``). Defaults to None.
     """
 
-    # ViT-S as the official code; B/L/H share MAE's widths and depths.
-    arch_zoo: Dict[str, dict] = {
-        's': dict(
-            embed_dims=384,
-            num_layers=12,
-            num_heads=6,
-            feedforward_channels=1536,
-        ),
-        **MAEViT.arch_zoo,
-    }
     out_types = ('raw', 'featmap', 'avg_featmap')
+    num_extra_tokens = 0
 
     def __init__(
         self,
@@ -120,38 +102,34 @@ class VideoMAEViT(BaseModule):
         qv_bias: bool = True,
         layer_scale_init_value: float = 0.0,
         norm_cfg: dict = dict(type='LN', eps=1e-6),  # noqa: B006
-        out_type: VideoOutType = 'raw',
+        out_type: str = 'raw',
         out_indices: Union[int, Sequence[int]] = -1,
         final_norm: bool = True,
         with_cp: bool = False,
         frozen_stages: int = -1,
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
-        super().__init__(init_cfg=init_cfg)
-        arch_cfg = parse_arch(arch, self.arch_zoo, 'VideoMAEViT')
-        if out_type not in self.out_types:
-            raise ValueError(
-                f'unknown out_type {out_type!r}; choose from {self.out_types}'
-            )
+        super().__init__(
+            arch,
+            out_type,
+            out_indices,
+            mask_generator,
+            with_cp,
+            frozen_stages,
+            init_cfg,
+        )
         if img_size % patch_size or num_frames % tubelet_size:
             raise ValueError(
                 f'img_size={img_size} must be divisible by patch_size='
                 f'{patch_size} and num_frames={num_frames} by '
                 f'tubelet_size={tubelet_size}'
             )
-        self.embed_dims = dims = arch_cfg['embed_dims']
-        self.num_layers = arch_cfg['num_layers']
+        dims = self.embed_dims
         self.grid_size: VideoGrid = (
             num_frames // tubelet_size,
             img_size // patch_size,
             img_size // patch_size,
         )
-        self.out_type = out_type
-        self.out_indices = parse_out_indices(out_indices, self.num_layers)
-        self.with_cp = with_cp
-        self.frozen_stages = frozen_stages
-        self.mask_generator = build_in_mmmim(TASK_UTILS, mask_generator)
-
         self.patch_embed = CubeEmbed(
             in_channels, dims, patch_size, tubelet_size
         )
@@ -159,44 +137,26 @@ class VideoMAEViT(BaseModule):
         # checkpoint entry (official checkpoints hold none).
         self.register_buffer(
             'pos_embed',
-            build_1d_sinusoid_pos_embed(
-                self._num_tokens(self.grid_size), dims
-            ),
+            build_1d_sinusoid_pos_embed(math.prod(self.grid_size), dims),
             persistent=False,
         )
         self.blocks = build_qv_bias_blocks(
             self.num_layers,
             dims,
-            arch_cfg['num_heads'],
-            arch_cfg['feedforward_channels'] / dims,
+            self.arch_settings['num_heads'],
+            self.arch_settings['feedforward_channels'] / dims,
             qv_bias,
             drop_path_rate,
             layer_scale_init_value,
             norm_cfg,
         )
-        norm_layer = build_norm_layer_cls(norm_cfg)
-        self.norm = norm_layer(dims) if final_norm else None
-        if out_type == 'avg_featmap':
-            self.fc_norm = norm_layer(dims)
-        self._freeze_stages()
+        self.build_output_norms(norm_cfg, final_norm)
+        self.freeze_stages()
 
-    @staticmethod
-    def _num_tokens(grid: Sequence[int]) -> int:
-        t, h, w = grid
-        return t * h * w
-
-    def init_weights(self) -> None:
-        """Official init (xavier Linear and cube conv), then ``init_cfg``."""
-        if not self._is_init:
-            # The official encoder applies its Linear/LayerNorm init to
-            # every module; the Conv3d keeps PyTorch's default.
-            self.apply(init_vit_weights)
-        if is_pretrained_cfg(self.init_cfg):
-            if not self._is_init:
-                self.load_report = load_pretrained(self, self.init_cfg)
-                self._is_init = True
-            return
-        super().init_weights()
+    def init_own_weights(self) -> None:
+        """The official init: xavier Linears, LayerNorms 1/0; the cube
+        conv keeps PyTorch's default, as officially."""
+        self.apply(init_vit_weights)
 
     def _pos_embed_for(
         self, grid: VideoGrid, like: torch.Tensor
@@ -206,7 +166,7 @@ class VideoMAEViT(BaseModule):
             table = self.pos_embed
         else:
             table = build_1d_sinusoid_pos_embed(
-                self._num_tokens(grid), self.embed_dims
+                math.prod(grid), self.embed_dims
             ).to(like.device)
         return table.to(like.dtype)
 
@@ -230,7 +190,7 @@ class VideoMAEViT(BaseModule):
         tokens, grid = self.patch_embed(x)
         tokens = tokens + self._pos_embed_for(grid, tokens)
         if mask is None and self.mask_generator is None:
-            return self._forward_plain(tokens, grid)
+            return self.run_blocks(tokens, grid)
         return self._forward_pretrain(tokens, grid, mask)
 
     def _forward_pretrain(
@@ -241,22 +201,9 @@ class VideoMAEViT(BaseModule):
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Encode the visible tokens only."""
         batch_size, num_tokens, _ = tokens.shape
-        if mask is None:
-            mask = draw_global_batch_mask(
-                self.mask_generator, batch_size, grid, device=tokens.device
-            )
-            num_masked = self.mask_generator.num_masked(grid)
-        elif hasattr(self.mask_generator, 'num_masked'):
-            # Pipeline masks come from the same generator: check their
-            # counts without reading them back from the device.
-            num_masked = check_mask_counts_async(
-                mask,
-                num_tokens,
-                self.mask_generator.num_masked(grid),
-                batch_size,
-            )
-        else:
-            num_masked = check_mask(mask, num_tokens, batch_size)
+        mask, num_masked = self.resolve_mask(
+            mask, batch_size, grid, tokens.device
+        )
         ids_keep, _ = mask_to_ids(mask, num_tokens - num_masked)
         x = gather_tokens(tokens, ids_keep)
         for block in self.blocks:
@@ -265,74 +212,24 @@ class VideoMAEViT(BaseModule):
             x = self.norm(x)
         return x, mask
 
-    def _forward_plain(
-        self, x: torch.Tensor, grid: VideoGrid
-    ) -> Tuple[torch.Tensor, ...]:
-        """Plain video ViT on all tokens."""
-        outs = []
-        for i, block in enumerate(self.blocks):
-            x = apply_block(block, x, self.with_cp)
-            if i == self.num_layers - 1 and self.norm is not None:
-                x = self.norm(x)
-            if i in self.out_indices:
-                outs.append(self._format_output(x, grid))
-        return tuple(outs)
-
-    def _format_output(self, x: torch.Tensor, grid: VideoGrid) -> torch.Tensor:
-        """Shape the tokens ``[B, N, D]`` as ``out_type`` asks."""
-        if self.out_type == 'raw':
-            return x
-        if self.out_type == 'featmap':
-            batch_size, _, dims = x.shape
-            return (
-                x.reshape(batch_size, *grid, dims)
-                .permute(0, 4, 1, 2, 3)
-                .contiguous()
-            )
-        return self.fc_norm(x.mean(dim=1))
-
-    def _freeze_stages(self) -> None:
-        """Freeze the embedding and the first ``frozen_stages`` blocks."""
-        if self.frozen_stages < 0:
-            return
-        frozen = [self.patch_embed, *self.blocks[: self.frozen_stages]]
-        if self.frozen_stages >= self.num_layers:
-            frozen.extend(
-                getattr(self, name)
-                for name in ('norm', 'fc_norm')
-                if getattr(self, name, None) is not None
-            )
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'VideoMAEViT':
-        """Set train mode, keeping frozen blocks in eval mode."""
-        super().train(mode)
-        self._freeze_stages()
-        return self
+    def count_masked(
+        self,
+        mask: torch.Tensor,
+        batch_size: int,
+        grid: VideoGrid,
+        equal_counts: bool,
+    ) -> Optional[int]:
+        """Pipeline masks come from the same generator: check their counts
+        without reading them back from the device."""
+        if not hasattr(self.mask_generator, 'num_masked'):
+            return check_mask(mask, math.prod(grid), batch_size)
+        return check_mask_counts_async(
+            mask,
+            math.prod(grid),
+            self.mask_generator.num_masked(grid),
+            batch_size,
+        )
 
     def no_weight_decay(self) -> Set[str]:
         """Names of parameters that should not get weight decay."""
         return {'pos_embed'}
-
-    def get_layer_depth(
-        self, param_name: str, prefix: str = ''
-    ) -> Tuple[int, int]:
-        """Layer depth of a parameter, for layer-wise lr decay.
-
-        As the official ``LayerDecayValueAssigner``: 0 for the cube
-        embedding, ``i + 1`` for ``blocks.i``, ``num_layers + 1`` for the
-        rest (``fc_norm`` and the head).
-
-        Args:
-            param_name (str): The full parameter name.
-            prefix (str): The prefix of this backbone in the model, e.g.
-                ``'backbone.'``. Defaults to ''.
-
-        Returns:
-            Tuple[int, int]: The layer id and the number of depths
-            (``num_layers + 2``).
-        """
-        return vit_layer_depth(param_name, prefix, self.num_layers)

@@ -1,18 +1,26 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 from .backbone_args import grid_of, parse_arch, parse_out_indices
+from .blocks import (
+    WindowBlock,
+    apply_block,
+    build_norm_layer_cls,
+    build_qv_bias_blocks,
+    build_vit_blocks,
+    build_window_blocks,
+    init_vit_weights,
+)
 from .builder import build_in_mmmim
 from .cube_embed import CubeEmbed
-from .layer_depth import vit_layer_depth
-from .layer_scale_block import (
-    LayerScaleBlock,
-    RelPosAttention,
-    apply_bias_block,
+from .grid_rel_pos_bias import (
+    GridRelPosBias,
+    grid_attention_biases,
+    resize_rel_pos_table,
 )
+from .layer_depth import vit_layer_depth
 from .patch_embed import PatchEmbed2d
 from .patchify import patchify, unpatchify
 from .pos_embed import build_2d_sincos_pos_embed, resize_pos_embed
 from .pretrained import is_pretrained_cfg, load_pretrained
-from .qv_bias_blocks import build_qv_bias_blocks
 from .rel_pos_bias import (
     NUM_CLS_ROWS,
     RelativePositionBias,
@@ -28,12 +36,6 @@ from .token_ops import (
     check_mask_counts_async,
     gather_tokens,
     mask_to_ids,
-)
-from .transformer import (
-    apply_block,
-    build_norm_layer_cls,
-    build_vit_blocks,
-    init_vit_weights,
 )
 
 __all__ = [
@@ -60,9 +62,11 @@ __all__ = [
     'build_vit_blocks',
     'init_vit_weights',
     'vit_layer_depth',
-    'LayerScaleBlock',
-    'RelPosAttention',
-    'apply_bias_block',
+    'WindowBlock',
+    'build_window_blocks',
+    'GridRelPosBias',
+    'grid_attention_biases',
+    'resize_rel_pos_table',
     'NUM_CLS_ROWS',
     'RelativePositionBias',
     'bias_from_table',

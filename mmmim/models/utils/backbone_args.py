@@ -3,9 +3,23 @@
 
 from typing import Dict, Sequence, Tuple, Union
 
-__all__ = ['parse_arch', 'parse_out_indices', 'grid_of']
+__all__ = ['VIT_ARCHS', 'parse_arch', 'parse_out_indices', 'grid_of']
 
 ARCH_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
+
+#: Width, depth and heads of the plain ViTs (ViT-S as VideoMAE's); the MLP
+#: is 4x wide.
+VIT_ARCHS: Dict[str, dict] = {
+    name: dict(
+        embed_dims=dims,
+        num_layers=depth,
+        num_heads=heads,
+        feedforward_channels=4 * dims,
+    )
+    for name, (dims, depth, heads) in dict(
+        s=(384, 12, 6), b=(768, 12, 12), l=(1024, 24, 16), h=(1280, 32, 16)
+    ).items()
+}
 
 
 def parse_arch(

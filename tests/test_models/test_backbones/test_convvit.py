@@ -8,11 +8,8 @@ import torch
 from mmengine.registry import DefaultScope
 
 from mmmim.models import ConvMAEViT, ConvViT
-from mmmim.models.utils.window_attention import (
-    GridRelPosBias,
-    window_partition,
-    window_unpartition,
-)
+from mmmim.models.utils.blocks import window_partition, window_unpartition
+from mmmim.models.utils.grid_rel_pos_bias import GridRelPosBias
 
 TINY = dict(embed_dims=(16, 24, 32), num_layers=(1, 1, 4), num_heads=4)
 

@@ -127,7 +127,7 @@ def test_errors(tiny_arch):
     model = _build(tiny_arch)
     with pytest.raises(ValueError, match='not divisible by the patch size'):
         model(torch.randn(1, 3, 36, 32))
-    with pytest.raises(KeyError, match=r"choose from \['b', 'h', 'l'\]"):
+    with pytest.raises(KeyError, match=r"choose from \['b', 'h', 'l', 's'\]"):
         MAEViT('xl')
     with pytest.raises(ValueError, match='custom MAEViT arch'):
         MAEViT(dict(embed_dims=32))

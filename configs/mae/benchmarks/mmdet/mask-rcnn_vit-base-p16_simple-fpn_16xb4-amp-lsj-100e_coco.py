@@ -1,6 +1,6 @@
 # Mask R-CNN on a plain MAE ViT-B (ViTDet, Li et al. 2022), COCO, the
 # recipe of mmdet's projects/ViTDet port (51.6 box / 45.7 mask AP):
-# * backbone: MAEViT at 1024 in detection mode: no cls token, 14 x 14
+# * backbone: WindowedViT (the MAE ViT) at 1024: no cls token, 14 x 14
 #   windows (padded) with global attention in blocks 2, 5, 8, 11, relative
 #   position biases, learnable position table (resized from the
 #   pre-trained 14 x 14 one), no final norm, drop path 0.1;
@@ -32,12 +32,10 @@ model = dict(
     data_preprocessor=dict(pad_size_divisor=1024),
     backbone=dict(
         _delete_=True,
-        type='mmmim.MAEViT',
+        type='mmmim.WindowedViT',
         arch='b',
         img_size=1024,
         patch_size=16,
-        mask_generator=None,
-        out_type='featmap',
         out_indices=(11,),
         final_norm=False,
         drop_path_rate=0.1,

@@ -1,27 +1,25 @@
 # Copyright (c) mmmim contributors. All rights reserved.
-"""MAEViT's detection mode: windowed and global blocks, no cls token."""
+"""WindowedViT: windowed and global blocks, no cls token."""
 
 import pytest
 import torch
 
-from mmmim.models import MAEViT
+from mmmim.models import MAEViT, WindowedViT
 
 TINY = dict(embed_dims=32, num_layers=3, num_heads=4, feedforward_channels=64)
 
 
-def window_vit(**kwargs) -> MAEViT:
+def window_vit(**kwargs) -> WindowedViT:
     cfg = dict(
         arch=dict(TINY),
         img_size=64,
         patch_size=8,
-        mask_generator=None,
-        out_type='featmap',
         out_indices=(1, 2),
         window_size=3,
         global_attn_indexes=(1,),
     )
     cfg.update(kwargs)
-    model = MAEViT(**cfg)
+    model = WindowedViT(**cfg)
     model.init_weights()
     return model.eval()
 
@@ -109,15 +107,16 @@ def test_window_mode_refuses_a_mask():
 
 
 @pytest.mark.parametrize(
-    'kwargs, match',
+    'kwargs, error, match',
     [
-        (dict(mask_generator=dict(type='RandomMaskGenerator')), 'mask'),
-        (dict(out_type='cls_token'), 'featmap'),
-        (dict(window_size=0), 'window_size'),
-        (dict(global_attn_indexes=(3,)), 'out of range'),
-        (dict(window_size=None), 'need window_size'),
+        (dict(window_size=0), ValueError, 'window_size'),
+        (dict(window_size=None), ValueError, 'use MAEViT'),
+        (dict(global_attn_indexes=(3,)), ValueError, 'out of range'),
+        # The pre-training options are not arguments of the dense backbone.
+        (dict(mask_generator=None), TypeError, 'mask_generator'),
+        (dict(out_type='cls_token'), TypeError, 'out_type'),
     ],
 )
-def test_invalid_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_invalid_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         window_vit(**kwargs)

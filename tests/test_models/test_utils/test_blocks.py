@@ -89,3 +89,36 @@ def test_vit_layer_depth_follows_the_official_ids():
     assert depth('backbone.blocks.11.mlp.fc2.bias') == (12, 14)
     assert depth('backbone.fc_norm.weight') == (13, 14)
     assert depth('head.fc.weight') == (13, 14)
+
+
+@pytest.mark.parametrize('family', ['vit', 'qv_bias', 'window'])
+def test_one_checkpoint_helper_serves_every_block_family(family):
+    """apply_block checkpoints each family with its extra arguments (same
+    values and gradients) and skips blocks that backward never reaches."""
+    from mmmim.models.utils import build_qv_bias_blocks, build_window_blocks
+
+    torch.manual_seed(0)
+    if family == 'vit':
+        block, shape, args = build_vit_blocks(1, 16, 2, 32)[0], (2, 5), ()
+    elif family == 'qv_bias':
+        block = build_qv_bias_blocks(1, 16, 2, layer_scale_init_value=0.1)[0]
+        shape, args = (2, 5), (torch.randn(2, 5, 5),)
+    else:
+        block = build_window_blocks(1, 16, 2, 32)[0]
+        shape, args = (1, 4, 4), (2, None)
+    x = torch.randn(*shape, 16)
+    outputs, grads = [], []
+    for with_cp in (False, True):
+        block.zero_grad()
+        y = apply_block(block, x, with_cp, *args)
+        y.square().sum().backward()
+        outputs.append(y.detach())
+        grads.append([p.grad.clone() for p in block.parameters()])
+    torch.testing.assert_close(outputs[0], outputs[1])
+    for plain, ckpt in zip(*grads):
+        torch.testing.assert_close(plain, ckpt)
+    # A frozen block on an input without grad is not checkpointed: its
+    # output has no autograd history at all.
+    block.requires_grad_(False)
+    frozen = apply_block(block, x, True, *args)
+    assert frozen.grad_fn is None
