@@ -2,7 +2,7 @@
 """The trunk shared by the ConvMAE encoder and the ConvViT backbone."""
 
 import math
-from typing import Dict, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, Sequence, Set, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -67,25 +67,33 @@ class BaseConvViT(BaseViT):
     subclasses add ``blocks3`` and their heads.
 
     Args:
-        arch (str | dict): ``'b'`` or a dict, see
-            :func:`parse_convvit_arch`.
+        arch (str | dict): ``'b'`` (256/384/768 channels, 2/2/11 blocks,
+            12 heads) or a dict, see :func:`parse_convvit_arch`.
+            Defaults to 'b'.
         img_size (int | Tuple[int, int]): Size the position table is built
-            for; other sizes are served by bicubic resizing.
+            for; other sizes divisible by the total patch size are served
+            by bicubic resizing. Defaults to 224.
         patch_sizes (Sequence[int]): Kernel = stride of the three stage
             embeddings; their product is the token (mask) patch size.
-        in_channels (int): Image channels.
+            Defaults to (4, 2, 2).
+        in_channels (int): Image channels. Defaults to 3.
         drop_path_rate (float): Stochastic depth of the last block,
             increasing linearly over all blocks of the three stages.
+            Defaults to 0.
         pos_embed_trainable (bool): Learn ``pos_embed``; otherwise it stays
-            the fixed sin-cos table (or the loaded one).
-        with_cp (bool): Gradient checkpointing of every block.
+            the fixed sin-cos table (or the loaded one). Defaults to False.
         frozen_stages (int): -1: nothing; 0: ``patch_embed1``; ``k`` in
             1-3: also stages ``1..k`` (stage 3 includes ``patch_embed4``,
-            ``pos_embed`` and the attention blocks).
+            ``pos_embed`` and the attention blocks). Defaults to -1.
         channels_last (bool): Keep the convolutional stages in the
             channels-last memory format (faster convolutions and free
-            LayerNorm permutes).
-        init_cfg (dict | list, optional): Init config.
+            LayerNorm permutes). Defaults to False.
+        out_type (str): ``'featmap'`` or ``'avg_featmap'``.
+            Defaults to 'featmap'.
+        out_indices (Sequence[int]): Which of E1-E4 (0-3) to return.
+            Defaults to (0, 1, 2, 3).
+        **kwargs: ``mask_generator``, ``with_cp`` and ``init_cfg``, see
+            :class:`BaseViT`.
     """
 
     arch_zoo: Dict[str, dict] = {
@@ -103,19 +111,17 @@ class BaseConvViT(BaseViT):
 
     def __init__(
         self,
-        arch: Union[str, dict],
-        img_size: Union[int, Tuple[int, int]],
-        patch_sizes: Sequence[int],
-        in_channels: int,
-        drop_path_rate: float,
-        pos_embed_trainable: bool,
-        with_cp: bool,
-        frozen_stages: int,
-        channels_last: bool,
-        mask_generator: Optional[dict] = None,
+        arch: Union[str, dict] = 'b',
+        img_size: Union[int, Tuple[int, int]] = 224,
+        patch_sizes: Sequence[int] = (4, 2, 2),
+        in_channels: int = 3,
+        drop_path_rate: float = 0.0,
+        pos_embed_trainable: bool = False,
+        frozen_stages: int = -1,
+        channels_last: bool = False,
         out_type: str = 'featmap',
         out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3),
-        init_cfg: Optional[Union[dict, list]] = None,
+        **kwargs,
     ) -> None:
         if not -1 <= frozen_stages <= 3:
             raise ValueError(
@@ -123,12 +129,10 @@ class BaseConvViT(BaseViT):
             )
         super().__init__(
             arch,
-            out_type,
-            out_indices,
-            mask_generator,
-            with_cp,
-            frozen_stages,
-            init_cfg,
+            out_type=out_type,
+            out_indices=out_indices,
+            frozen_stages=frozen_stages,
+            **kwargs,
         )
         if len(patch_sizes) != 3:
             raise ValueError(

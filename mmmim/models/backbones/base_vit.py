@@ -49,22 +49,26 @@ class BaseViT(BaseModule):
     Args:
         arch (str | dict): A key of ``arch_zoo`` or a dict with
             ``embed_dims``, ``num_layers``, ``num_heads`` and
-            ``feedforward_channels``.
+            ``feedforward_channels``. Defaults to 'b'.
         out_type (str): Plain-mode output: ``'raw'`` (all tokens
             ``[B, N, D]``), ``'cls_token'`` ``[B, D]``, ``'featmap'``
             (patch tokens on their grid ``[B, D, *grid]``) or
             ``'avg_featmap'`` (mean of the patch tokens through
-            ``fc_norm``, ``[B, D]``).
+            ``fc_norm``, ``[B, D]``). Defaults to 'raw'.
         out_indices (int | Sequence[int]): Blocks whose outputs are
             returned in plain mode; negative values count from the end.
+            Defaults to -1.
         mask_generator (dict, optional): A ``TASK_UTILS`` generator config.
+            Defaults to None.
         with_cp (bool): Gradient checkpointing of every block.
+            Defaults to False.
         frozen_stages (int): Freeze the embeddings and the first
             ``frozen_stages`` blocks (-1: nothing); ``num_layers`` freezes
-            the output norms too (linear probing).
+            the output norms too (linear probing). Defaults to -1.
         init_cfg (dict | list, optional): Init config. A
             ``dict(type='Pretrained', checkpoint=..., prefix=...)`` is loaded
             non-strictly with a logged report kept in ``self.load_report``.
+            Defaults to None.
     """
 
     arch_zoo: Dict[str, dict] = VIT_ARCHS
@@ -76,12 +80,12 @@ class BaseViT(BaseModule):
 
     def __init__(
         self,
-        arch: Union[str, dict],
-        out_type: str,
-        out_indices: Union[int, Sequence[int]],
-        mask_generator: Optional[dict],
-        with_cp: bool,
-        frozen_stages: int,
+        arch: Union[str, dict] = 'b',
+        out_type: str = 'raw',
+        out_indices: Union[int, Sequence[int]] = -1,
+        mask_generator: Optional[dict] = None,
+        with_cp: bool = False,
+        frozen_stages: int = -1,
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)

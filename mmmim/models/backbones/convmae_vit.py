@@ -1,7 +1,7 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """The ConvMAE pre-training encoder."""
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -39,61 +39,28 @@ class ConvMAEViT(BaseConvViT):
     counterpart with the same names is :class:`ConvViT`.
 
     Args:
-        arch (str | dict): ``'b'`` (256/384/768 channels, 2/2/11 blocks,
-            12 heads) or a dict with ``embed_dims`` and ``num_layers`` (one
-            value per stage), ``num_heads`` and optionally ``mlp_ratio``.
-            Defaults to 'b'.
-        img_size (int | Tuple[int, int]): Size the position table is built
-            for; other sizes divisible by the total patch size are served
-            by bicubic resizing. Defaults to 224.
-        patch_sizes (Sequence[int]): Kernel = stride of the three stage
-            embeddings. Defaults to (4, 2, 2).
-        in_channels (int): Image channels. Defaults to 3.
         mask_generator (dict, optional): A ``TASK_UTILS`` generator config
             used when ``forward`` gets no mask. Defaults to
             ``dict(type='mmmim.RandomMaskGenerator', mask_ratio=0.75)``.
-        drop_path_rate (float): Stochastic depth of the last block,
-            increasing linearly over all 15 blocks. Defaults to 0.
         qkv_bias (bool): Bias of the qkv projections. Defaults to True.
         norm_cfg (dict): Norm of the stage-3 blocks and the final norm.
             Defaults to ``dict(type='LN', eps=1e-6)``; the CBlocks and
             patch embeddings keep the official eps 1e-5.
-        with_cp (bool): Gradient checkpointing of every block.
-            Defaults to False.
-        channels_last (bool): Channels-last convolution stages.
-            Defaults to False.
-        init_cfg (dict | list, optional): Init config. Defaults to None.
+        **kwargs: ``arch``, ``img_size``, ``patch_sizes``,
+            ``in_channels``, ``drop_path_rate``, ``channels_last``,
+            ``with_cp`` and ``init_cfg``, see :class:`BaseConvViT`.
     """
 
     def __init__(
         self,
-        arch: Union[str, dict] = 'b',
-        img_size: Union[int, Tuple[int, int]] = 224,
-        patch_sizes: Sequence[int] = (4, 2, 2),
-        in_channels: int = 3,
         mask_generator: Optional[dict] = dict(  # noqa: B006
             type='mmmim.RandomMaskGenerator', mask_ratio=0.75
         ),
-        drop_path_rate: float = 0.0,
         qkv_bias: bool = True,
         norm_cfg: dict = dict(type='LN', eps=1e-6),  # noqa: B006
-        with_cp: bool = False,
-        channels_last: bool = False,
-        init_cfg: Optional[Union[dict, list]] = None,
+        **kwargs,
     ) -> None:
-        super().__init__(
-            arch=arch,
-            img_size=img_size,
-            patch_sizes=patch_sizes,
-            in_channels=in_channels,
-            drop_path_rate=drop_path_rate,
-            pos_embed_trainable=False,
-            with_cp=with_cp,
-            frozen_stages=-1,
-            channels_last=channels_last,
-            mask_generator=mask_generator,
-            init_cfg=init_cfg,
-        )
+        super().__init__(mask_generator=mask_generator, **kwargs)
         d1, d2, d3 = self.embed_dims
         _, p2, p3 = self.patch_sizes
         norm_layer = build_norm_layer_cls(norm_cfg)
@@ -112,7 +79,7 @@ class ConvMAEViT(BaseConvViT):
         self.stage1_output_decode = nn.Conv2d(d1, d3, p2 * p3, p2 * p3)
         self.stage2_output_decode = nn.Conv2d(d2, d3, p3, p3)
         self.norm = norm_layer(d3)
-        if channels_last:
+        if self.channels_last:
             self.to_channels_last(
                 [
                     self.patch_embed1,

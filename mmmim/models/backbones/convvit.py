@@ -1,7 +1,7 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """ConvViT: the ConvMAE backbone for classification and dense tasks."""
 
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -41,17 +41,11 @@ class ConvViT(BaseConvViT):
     by the total patch size works: windows are padded and the position and
     global bias tables resized.
 
+    ``img_size`` (:class:`BaseConvViT`) also sizes the global bias table
+    (1024 for the official detector); checkpoints with another square
+    table are resized when loaded.
+
     Args:
-        arch (str | dict): ``'b'`` or a dict, as in :class:`ConvMAEViT`.
-            Defaults to 'b'.
-        img_size (int | Tuple[int, int]): Size the position table and the
-            global bias table are built for (1024 for the official
-            detector); checkpoints with another square table are resized
-            when loaded. Defaults to 224.
-        patch_sizes (Sequence[int]): Stage strides. Defaults to (4, 2, 2).
-        in_channels (int): Image channels. Defaults to 3.
-        out_indices (Sequence[int]): Which of E1-E4 (0-3) to return.
-            Defaults to (0, 1, 2, 3).
         out_type (str): ``'featmap'`` (maps ``[B, C, h, w]``) or
             ``'avg_featmap'``: the mean of the stage-3 tokens through
             ``fc_norm`` ``[B, D]`` (the official global-pool fine-tuning;
@@ -65,8 +59,6 @@ class ConvViT(BaseConvViT):
             unused).
         use_rel_pos_bias (bool): Add the relative position biases.
             Defaults to True.
-        drop_path_rate (float): Stochastic depth of the last block.
-            Defaults to 0.
         qkv_bias (bool): Bias of the qkv projections. Defaults to True.
         norm_cfg (dict): Norm of the stage-3 blocks and ``fc_norm``.
             Defaults to ``dict(type='LN', eps=1e-6)``.
@@ -78,54 +70,35 @@ class ConvViT(BaseConvViT):
             bicubically resized). The official detector's
             ``sincos_pos_embed=True`` meant this but only froze the loaded
             table; False (the default) reproduces the official numbers.
-        with_cp (bool): Gradient checkpointing. Defaults to False.
-        frozen_stages (int): -1: nothing; 0: ``patch_embed1``; ``k`` in
-            1-3: also stages ``1..k``; 3 freezes the whole backbone,
-            ``fc_norm`` included (linear probing). Defaults to -1.
-        channels_last (bool): Channels-last conv stages (E1/E2/E3 are then
-            channels-last too). Defaults to False.
-        init_cfg (dict | list, optional): Init config. Defaults to None.
+        **kwargs: ``arch``, ``img_size``, ``patch_sizes``,
+            ``in_channels``, ``out_indices`` (which of E1-E4, 0-3),
+            ``drop_path_rate``, ``frozen_stages`` (3 freezes ``fc_norm``
+            too: linear probing), ``channels_last`` (E1-E3 are then
+            channels-last too), ``with_cp`` and ``init_cfg``, see
+            :class:`BaseConvViT`.
     """
 
     def __init__(
         self,
-        arch: Union[str, dict] = 'b',
-        img_size: Union[int, Tuple[int, int]] = 224,
-        patch_sizes: Sequence[int] = (4, 2, 2),
-        in_channels: int = 3,
-        out_indices: Sequence[int] = (0, 1, 2, 3),
         out_type: str = 'featmap',
         window_size: Optional[int] = 16,
         global_attn_indexes: Sequence[int] = (0, 3, 6, 10),
         use_rel_pos_bias: bool = True,
-        drop_path_rate: float = 0.0,
         qkv_bias: bool = True,
         norm_cfg: dict = dict(type='LN', eps=1e-6),  # noqa: B006
         pos_embed_trainable: bool = False,
         exact_sincos_pos_embed: bool = False,
-        with_cp: bool = False,
-        frozen_stages: int = -1,
-        channels_last: bool = False,
-        init_cfg: Optional[Union[dict, list]] = None,
+        **kwargs,
     ) -> None:
         super().__init__(
-            arch=arch,
-            img_size=img_size,
-            patch_sizes=patch_sizes,
-            in_channels=in_channels,
-            drop_path_rate=drop_path_rate,
-            pos_embed_trainable=pos_embed_trainable,
-            with_cp=with_cp,
-            frozen_stages=frozen_stages,
-            channels_last=channels_last,
             out_type=out_type,
-            out_indices=out_indices,
-            init_cfg=init_cfg,
+            pos_embed_trainable=pos_embed_trainable,
+            **kwargs,
         )
         if out_type == 'avg_featmap' and self.out_indices != (2,):
             raise ValueError(
                 "out_type='avg_featmap' pools the stage-3 tokens; set "
-                f'out_indices=(2,), got {tuple(out_indices)}'
+                f'out_indices=(2,), got {self.out_indices}'
             )
         if exact_sincos_pos_embed and pos_embed_trainable:
             raise ValueError(
@@ -157,7 +130,7 @@ class ConvViT(BaseConvViT):
             )
         if out_type == 'avg_featmap':
             self.fc_norm = build_norm_layer_cls(norm_cfg)(dims)
-        if channels_last:
+        if self.channels_last:
             self.to_channels_last(
                 [
                     self.patch_embed1,

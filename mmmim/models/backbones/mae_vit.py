@@ -1,7 +1,7 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """The MAE Vision Transformer encoder."""
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -61,19 +61,13 @@ class MAEViT(BaseViT):
             ``dict(type='LN', eps=1e-6)``.
         out_type (str): Plain-mode output, see :class:`BaseViT`.
             Defaults to 'cls_token'.
-        out_indices (int | Sequence[int]): Blocks returned in plain mode.
-            Defaults to -1.
         final_norm (bool): Apply ``norm`` after the last block. Set False
             for the official global-pool fine-tuning. Defaults to True.
-        with_cp (bool): Gradient checkpointing of every block.
-            Defaults to False.
-        frozen_stages (int): See :class:`BaseViT`; ``num_layers - k``
-            fine-tunes the last ``k`` blocks. Defaults to -1.
         pos_embed_trainable (bool): Make ``pos_embed`` learnable, as the
             official fine-tuning does; pre-training keeps the sin-cos table
             frozen. Defaults to False.
-        init_cfg (dict | list, optional): Init config, see
-            :class:`BaseViT`. Defaults to None.
+        **kwargs: ``out_indices``, ``with_cp``, ``frozen_stages`` and
+            ``init_cfg``, see :class:`BaseViT`.
     """
 
     def __init__(
@@ -90,21 +84,12 @@ class MAEViT(BaseViT):
         qkv_bias: bool = True,
         norm_cfg: dict = dict(type='LN', eps=1e-6),  # noqa: B006
         out_type: str = 'cls_token',
-        out_indices: Union[int, Sequence[int]] = -1,
         final_norm: bool = True,
-        with_cp: bool = False,
-        frozen_stages: int = -1,
         pos_embed_trainable: bool = False,
-        init_cfg: Optional[Union[dict, list]] = None,
+        **kwargs,
     ) -> None:
         super().__init__(
-            arch,
-            out_type,
-            out_indices,
-            mask_generator,
-            with_cp,
-            frozen_stages,
-            init_cfg,
+            arch, out_type=out_type, mask_generator=mask_generator, **kwargs
         )
         dims = self.embed_dims
         self.patch_size = patch_size

@@ -2,7 +2,7 @@
 """The SimMIM Vision Transformer encoder (BEiT-style blocks)."""
 
 import math
-from typing import Literal, Optional, Sequence, Set, Tuple, Union
+from typing import Literal, Optional, Set, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -74,14 +74,10 @@ class SimMIMViT(BaseViT):
             ``[B, D]``, ``'featmap'`` ``[B, D, h, w]`` or ``'avg_featmap'``
             (mean of patch tokens through ``fc_norm``, the official
             fine-tuning head input) ``[B, D]``. Defaults to 'featmap'.
-        out_indices (int | Sequence[int]): Blocks whose outputs are
-            returned. Defaults to -1.
         final_norm (bool): Apply ``norm`` after the last block (off for the
             official mean-pooling fine-tuning). Defaults to True.
-        with_cp (bool): Gradient checkpointing. Defaults to False.
-        frozen_stages (int): Freeze the embeddings and the first
-            ``frozen_stages`` blocks (-1: nothing). Defaults to -1.
-        init_cfg (dict | list, optional): Init config. Defaults to None.
+        **kwargs: ``out_indices``, ``with_cp``, ``frozen_stages`` and
+            ``init_cfg``, see :class:`BaseViT`.
     """
 
     rel_pos_modes = ('shared', 'per_layer', 'none')
@@ -101,11 +97,8 @@ class SimMIMViT(BaseViT):
         use_abs_pos_embed: bool = False,
         norm_cfg: dict = dict(type='LN', eps=1e-6),  # noqa: B006
         out_type: str = 'featmap',
-        out_indices: Union[int, Sequence[int]] = -1,
         final_norm: bool = True,
-        with_cp: bool = False,
-        frozen_stages: int = -1,
-        init_cfg: Optional[Union[dict, list]] = None,
+        **kwargs,
     ) -> None:
         if rel_pos_bias not in self.rel_pos_modes:
             raise ValueError(
@@ -113,13 +106,7 @@ class SimMIMViT(BaseViT):
                 f'{self.rel_pos_modes}'
             )
         super().__init__(
-            arch,
-            out_type,
-            out_indices,
-            mask_generator,
-            with_cp,
-            frozen_stages,
-            init_cfg,
+            arch, out_type=out_type, mask_generator=mask_generator, **kwargs
         )
         dims, heads = self.embed_dims, self.arch_settings['num_heads']
         self.patch_size = patch_size

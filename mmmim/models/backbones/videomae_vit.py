@@ -2,7 +2,7 @@
 """The VideoMAE Vision Transformer encoder."""
 
 import math
-from typing import Optional, Sequence, Set, Tuple, Union
+from typing import Optional, Set, Tuple, Union
 
 import torch
 
@@ -69,19 +69,11 @@ class VideoMAEViT(BaseViT):
             ``'featmap'`` ``[B, D, t, h, w]`` or ``'avg_featmap'`` (mean
             of the tokens through ``fc_norm``, the official fine-tuning)
             ``[B, D]``. Defaults to 'raw'.
-        out_indices (int | Sequence[int]): Blocks whose outputs are
-            returned in plain mode. Defaults to -1.
         final_norm (bool): Apply ``norm`` after the last block; the
             official mean-pooling fine-tuning has none (``fc_norm``
             instead). Defaults to True.
-        with_cp (bool): Gradient checkpointing of every block.
-            Defaults to False.
-        frozen_stages (int): Freeze the cube embedding and the first
-            ``frozen_stages`` blocks (-1: nothing; ``num_layers`` freezes
-            the norms too). Defaults to -1.
-        init_cfg (dict | list, optional): Init config; a ``Pretrained``
-            config is loaded non-strictly with a logged report (kept in
-            ``self.load_report``). Defaults to None.
+        **kwargs: ``out_indices``, ``with_cp``, ``frozen_stages`` and
+            ``init_cfg``, see :class:`BaseViT`.
     """
 
     out_types = ('raw', 'featmap', 'avg_featmap')
@@ -103,20 +95,11 @@ class VideoMAEViT(BaseViT):
         layer_scale_init_value: float = 0.0,
         norm_cfg: dict = dict(type='LN', eps=1e-6),  # noqa: B006
         out_type: str = 'raw',
-        out_indices: Union[int, Sequence[int]] = -1,
         final_norm: bool = True,
-        with_cp: bool = False,
-        frozen_stages: int = -1,
-        init_cfg: Optional[Union[dict, list]] = None,
+        **kwargs,
     ) -> None:
         super().__init__(
-            arch,
-            out_type,
-            out_indices,
-            mask_generator,
-            with_cp,
-            frozen_stages,
-            init_cfg,
+            arch, out_type=out_type, mask_generator=mask_generator, **kwargs
         )
         if img_size % patch_size or num_frames % tubelet_size:
             raise ValueError(

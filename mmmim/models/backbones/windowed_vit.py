@@ -55,15 +55,11 @@ class WindowedViT(BaseViT):
         qkv_bias (bool): Bias of the qkv projection. Defaults to True.
         norm_cfg (dict): Norm config; only its ``eps`` is used.
             Defaults to ``dict(type='LN', eps=1e-6)``.
-        out_indices (int | Sequence[int]): Blocks whose maps
-            ``[B, D, h, w]`` are returned. Defaults to -1.
         final_norm (bool): Apply ``norm`` after the last block.
             Defaults to True.
-        with_cp (bool): Gradient checkpointing. Defaults to False.
-        frozen_stages (int): See :class:`BaseViT`. Defaults to -1.
         pos_embed_trainable (bool): Learn ``pos_embed``. Defaults to False.
-        init_cfg (dict | list, optional): See :class:`BaseViT`.
-            Defaults to None.
+        **kwargs: ``out_indices``, ``with_cp``, ``frozen_stages`` and
+            ``init_cfg``, see :class:`BaseViT`.
     """
 
     out_types = ('featmap',)
@@ -80,21 +76,12 @@ class WindowedViT(BaseViT):
         drop_path_rate: float = 0.0,
         qkv_bias: bool = True,
         norm_cfg: dict = dict(type='LN', eps=1e-6),  # noqa: B006
-        out_indices: Union[int, Sequence[int]] = -1,
         final_norm: bool = True,
-        with_cp: bool = False,
-        frozen_stages: int = -1,
         pos_embed_trainable: bool = False,
-        init_cfg: Optional[Union[dict, list]] = None,
+        **kwargs,
     ) -> None:
         super().__init__(
-            arch,
-            'featmap',
-            out_indices,
-            None,
-            with_cp,
-            frozen_stages,
-            init_cfg,
+            arch, out_type='featmap', mask_generator=None, **kwargs
         )
         if window_size is None or window_size < 1:
             raise ValueError(
