@@ -196,17 +196,7 @@ def tiny_det_config(
         cfg[name].dataset.update(dataset, pipeline=test_pipeline)
     for name in ('val_evaluator', 'test_evaluator'):
         cfg[name].ann_file = str(coco_root / 'annotations.json')
-    # AmpOptimWrapper needs a GPU; the rest of the optimizer config stays.
-    cfg.optim_wrapper.type = 'OptimWrapper'
-    cfg.optim_wrapper.pop('loss_scale', None)
-    cfg.optim_wrapper.optimizer.lr = lr
-    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
-    cfg.train_cfg.update(max_iters=max_iters, val_interval=max_iters + 1)
-    cfg.default_hooks.checkpoint.interval = max_iters
-    cfg.default_hooks.logger.interval = 1
-    cfg.work_dir = str(work_dir)
-    cfg.randomness = dict(seed=0)
-    return cfg
+    return _toy_schedule(cfg, max_iters, lr, work_dir)
 
 
 def _seg_pipelines(cfg: Config) -> List[list]:
@@ -300,6 +290,14 @@ def tiny_seg_config(
         dataset=dict(dataset, pipeline=test_pipeline),
     )
     cfg.test_dataloader = cfg.val_dataloader
+    return _toy_schedule(cfg, max_iters, lr, work_dir)
+
+
+def _toy_schedule(
+    cfg: Config, max_iters: int, lr: float, work_dir: Path
+) -> Config:
+    """A constant ``lr`` for ``max_iters`` in fp32 (AmpOptimWrapper needs a
+    GPU; the rest of the optimizer config stays), one final checkpoint."""
     cfg.optim_wrapper.type = 'OptimWrapper'
     cfg.optim_wrapper.pop('loss_scale', None)
     cfg.optim_wrapper.optimizer.lr = lr

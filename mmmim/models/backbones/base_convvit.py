@@ -11,6 +11,7 @@ from ..utils import (
     build_2d_sincos_pos_embed,
     grid_of,
     init_vit_weights,
+    parse_arch,
     resize_pos_embed,
 )
 from ..utils.conv_blocks import CBlock, ConvPatchEmbed
@@ -33,20 +34,7 @@ def parse_convvit_arch(
         KeyError: For an unknown arch name.
         ValueError: For a malformed dict.
     """
-    if isinstance(arch, str):
-        if arch.lower() not in arch_zoo:
-            raise KeyError(
-                f'unknown {name} arch {arch!r}; choose from '
-                f'{sorted(arch_zoo)} or pass a dict with {list(ARCH_KEYS)}'
-            )
-        return dict(arch_zoo[arch.lower()])
-    if not isinstance(arch, dict) or not set(ARCH_KEYS) <= set(arch):
-        raise ValueError(
-            f'a custom {name} arch must be a dict with keys '
-            f'{list(ARCH_KEYS)} (embed_dims and num_layers with one value '
-            f'per stage), got {arch!r}'
-        )
-    parsed = dict(arch)
+    parsed = parse_arch(arch, arch_zoo, name, ARCH_KEYS)
     for key in ('embed_dims', 'num_layers'):
         value = parsed[key]
         if not isinstance(value, (list, tuple)) or len(value) != 3:
@@ -196,14 +184,14 @@ class BaseConvViT(BaseViT):
         """Drop-path rates of the stage-3 blocks."""
         return self.drop_path_rates[self.num_layers[0] + self.num_layers[1] :]
 
-    def to_channels_last(self, modules: Sequence[nn.Module]) -> None:
-        """Store the conv weights of ``modules`` channels-last."""
-        for module in modules:
-            for sub in module.modules():
-                if isinstance(sub, nn.Conv2d):
-                    sub.weight.data = sub.weight.data.contiguous(
-                        memory_format=torch.channels_last
-                    )
+    def to_channels_last(self) -> None:
+        """Store the conv weights (stages 1-2, the embeddings, the fusion)
+        channels-last."""
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                module.weight.data = module.weight.data.contiguous(
+                    memory_format=torch.channels_last
+                )
 
     def init_own_weights(self) -> None:
         """Official ConvMAE init: Linear layers xavier-uniform with zero

@@ -80,17 +80,7 @@ class ConvMAEViT(BaseConvViT):
         self.stage2_output_decode = nn.Conv2d(d2, d3, p3, p3)
         self.norm = norm_layer(d3)
         if self.channels_last:
-            self.to_channels_last(
-                [
-                    self.patch_embed1,
-                    self.blocks1,
-                    self.patch_embed2,
-                    self.blocks2,
-                    self.patch_embed3,
-                    self.stage1_output_decode,
-                    self.stage2_output_decode,
-                ]
-            )
+            self.to_channels_last()
 
     def forward(
         self, x: torch.Tensor, mask: Optional[torch.Tensor] = None

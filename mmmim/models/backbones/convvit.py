@@ -131,15 +131,7 @@ class ConvViT(BaseConvViT):
         if out_type == 'avg_featmap':
             self.fc_norm = build_norm_layer_cls(norm_cfg)(dims)
         if self.channels_last:
-            self.to_channels_last(
-                [
-                    self.patch_embed1,
-                    self.blocks1,
-                    self.patch_embed2,
-                    self.blocks2,
-                    self.patch_embed3,
-                ]
-            )
+            self.to_channels_last()
         self.register_load_state_dict_pre_hook(self._resize_bias_hook)
         self.freeze_stages()
 

@@ -23,7 +23,10 @@ VIT_ARCHS: Dict[str, dict] = {
 
 
 def parse_arch(
-    arch: Union[str, dict], arch_zoo: Dict[str, dict], name: str
+    arch: Union[str, dict],
+    arch_zoo: Dict[str, dict],
+    name: str,
+    keys: Sequence[str] = ARCH_KEYS,
 ) -> dict:
     """Resolve an ``arch`` argument against an arch zoo.
 
@@ -33,6 +36,8 @@ def parse_arch(
             ``feedforward_channels``.
         arch_zoo (Dict[str, dict]): The known architectures.
         name (str): The backbone name, for error messages.
+        keys (Sequence[str]): Keys a custom dict must have. Defaults to
+            ``ARCH_KEYS``.
 
     Returns:
         dict: A copy of the architecture numbers.
@@ -46,13 +51,13 @@ def parse_arch(
             raise KeyError(
                 f'unknown {name} arch {arch!r}; choose from '
                 f'{sorted(arch_zoo)} or pass a dict with '
-                f'{list(ARCH_KEYS)}'
+                f'{list(keys)}'
             )
         return dict(arch_zoo[arch.lower()])
-    if not isinstance(arch, dict) or not set(ARCH_KEYS) <= set(arch):
+    if not isinstance(arch, dict) or not set(keys) <= set(arch):
         raise ValueError(
             f'a custom {name} arch must be a dict with keys '
-            f'{list(ARCH_KEYS)}, got {arch!r}'
+            f'{list(keys)}, got {arch!r}'
         )
     return dict(arch)
 

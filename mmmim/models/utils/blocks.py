@@ -172,26 +172,10 @@ def build_window_blocks(
     qkv_bias: bool = True,
     drop_path_rate: float = 0.0,
     norm_eps: float = 1e-6,
-    drop_path_rates: Optional[list] = None,
 ) -> nn.ModuleList:
-    """``num_layers`` :class:`WindowBlock` s.
-
-    Args:
-        num_layers (int): Number of blocks.
-        embed_dims (int): Token width.
-        num_heads (int): Attention heads.
-        feedforward_channels (int): Hidden width of the MLP.
-        qkv_bias (bool): Bias of the qkv Linear. Defaults to True.
-        drop_path_rate (float): Stochastic depth of the last block.
-            Defaults to 0.
-        norm_eps (float): LayerNorm epsilon. Defaults to 1e-6.
-        drop_path_rates (list, optional): Explicit per-block rates (when
-            the blocks continue a deeper schedule). Defaults to None.
-
-    Returns:
-        nn.ModuleList: The blocks.
-    """
-    rates = drop_path_rates or _rates(num_layers, drop_path_rate)
+    """``num_layers`` :class:`WindowBlock` s; the arguments are those of
+    :func:`build_vit_blocks`, with ``norm_eps`` for ``norm_cfg``."""
+    rates = _rates(num_layers, drop_path_rate)
     mlp_ratio = _mlp_ratio(feedforward_channels, embed_dims)
     return nn.ModuleList(
         WindowBlock(embed_dims, num_heads, mlp_ratio, qkv_bias, rate, norm_eps)
