@@ -42,7 +42,6 @@ def main() -> None:
     args = parse_args()
     # Before reading the config: `mmmim::` paths need mmmim imported.
     import mmmim  # noqa: F401
-    from mmmim.utils import init_cpu_dist_if_needed
 
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
@@ -73,7 +72,6 @@ def main() -> None:
             dict(type='DumpResults', out_file_path=args.out)
         )
 
-    init_cpu_dist_if_needed(cfg)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:

@@ -120,31 +120,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args()
-    # Importing mmmim registers its components and its safe checkpoint
-    # loader (needed for --resume under torch >= 2.6), and lets configs
-    # inherit `mmmim::` paths, so it comes before the config is read.
+    # `mmmim::` paths in `_base_` need mmmim imported (mmmim/patches.py).
     import mmmim  # noqa: F401
-    from mmmim.utils import init_cpu_dist_if_needed
 
-    cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
-
-    # `compile=dict()` (compile with defaults) counts too; only None/False
-    # turn compilation off, as in mmengine.
-    compile_cfg = cfg.get('compile')
-    if (
-        compile_cfg is not None
-        and compile_cfg is not False
-        and cfg.launcher != 'none'
-        and cfg.get('model_wrapper_cfg') is None
-    ):
-        # mmengine's DDP wrapper would compile the optimizer update too.
-        cfg.model_wrapper_cfg = dict(
-            type='mmmim.MIMDistributedDataParallel',
-            broadcast_buffers=False,
-            find_unused_parameters=cfg.get('find_unused_parameters', False),
-        )
-    init_cpu_dist_if_needed(cfg)
+    # Everything that shapes training (the DDP wrapper included) comes from
+    # the config, so Runner.from_cfg(cfg).train() runs the same step.
+    cfg = merge_args(Config.fromfile(args.config), args)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:

@@ -1,5 +1,9 @@
 # Runtime defaults shared by every mmmim config.
 default_scope = 'mmmim'
+# Reading the config imports mmmim, which applies its mmengine patches
+# (mmmim/patches.py) before a runner starts: tools/train.py, mim train and
+# Runner.from_cfg(cfg) then run the same way.
+custom_imports = dict(imports=['mmmim'], allow_failed_imports=False)
 
 default_hooks = dict(
     # Time every iteration (the ETA in the log comes from it).
@@ -31,6 +35,17 @@ log_processor = dict(window_size=10, by_epoch=True)
 
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+
+# Distributed runs (ignored without a launcher). MIMDistributedDataParallel
+# computes the step of mmengine's MMDistributedDataParallel; with `compile`
+# it compiles only the forward pass and the loss, where mmengine's would
+# also compile the optimizer update (which fails with the non-finite guard
+# and parameter-wise weight decay). Set `find_unused_parameters` here.
+model_wrapper_cfg = dict(
+    type='mmmim.MIMDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False,
+)
 
 # `compile = True` runs the training step through torch.compile: the
 # forward pass, the loss and the backward graph are compiled; data

@@ -7,8 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Union
 
-from mmengine.fileio.backends import LocalBackend, register_backend
-from mmengine.fileio.io import backend_instances
+from mmengine.fileio.backends import LocalBackend
 
 
 def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
@@ -38,7 +37,8 @@ class AtomicLocalBackend(LocalBackend):
 
     mmengine writes checkpoints with ``LocalBackend.put``, which opens the
     final path and writes into it: a crash or SIGKILL while saving leaves a
-    truncated checkpoint under the real name.
+    truncated checkpoint under the real name. :mod:`mmmim.patches` makes
+    it the backend of local paths.
     """
 
     def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
@@ -48,13 +48,3 @@ class AtomicLocalBackend(LocalBackend):
         self, obj: str, filepath: Union[str, Path], encoding: str = 'utf-8'
     ) -> None:
         atomic_write_bytes(obj.encode(encoding), filepath)
-
-
-def install_atomic_local_backend() -> None:
-    """Make ``AtomicLocalBackend`` the backend of local paths. Idempotent."""
-    register_backend('local', AtomicLocalBackend, force=True, prefixes='')
-    # Drop cached plain LocalBackend instances created before this call.
-    for key in [
-        k for k, v in backend_instances.items() if type(v) is LocalBackend
-    ]:
-        del backend_instances[key]

@@ -5,17 +5,17 @@ Since torch 2.6 ``torch.load`` refuses pickled objects other than tensors
 and plain containers. mmengine 0.10.7 checkpoints also hold its
 ``HistoryBuffer`` (NumPy arrays inside) in the message hub, so ``--resume``
 fails with an ``UnpicklingError``. Instead of switching the check off
-globally, mmmim allow-lists exactly the types that mmengine writes and
-routes mmengine's local and HTTP checkpoint loaders through
-:func:`safe_torch_load`. A file carrying any other pickled object is refused
-with a message; users opt in per process for files they trust with
-``MMMIM_TRUST_CHECKPOINTS=1``.
+globally, mmmim allow-lists exactly the types that mmengine writes, and
+:mod:`mmmim.patches` routes mmengine's local and HTTP checkpoint loaders
+through :func:`safe_torch_load`. A file carrying any other pickled object
+is refused with a message; users opt in per process for files they trust
+with ``MMMIM_TRUST_CHECKPOINTS=1``.
 """
 
 import io
 import os
 import pickle
-from typing import Any, Callable, List, Union
+from typing import Any, List, Union
 
 import numpy as np
 import torch
@@ -30,20 +30,8 @@ def _numpy_globals() -> List[Any]:
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # pragma: no cover - NumPy 1.x
         from numpy.core.multiarray import _reconstruct, scalar
-    dtype_classes = [
-        type(np.dtype(name))
-        for name in (
-            'bool',
-            'int8',
-            'int16',
-            'int32',
-            'int64',
-            'uint8',
-            'float16',
-            'float32',
-            'float64',
-        )
-    ]
+    names = 'bool int8 int16 int32 int64 uint8 float16 float32 float64'
+    dtype_classes = [type(np.dtype(name)) for name in names.split()]
     return [_reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
 
 
@@ -123,49 +111,3 @@ def safe_torch_load(
             )
         except pickle.UnpicklingError as error:
             raise _refusal(str(getattr(file, 'name', file)), error) from None
-
-
-def _load_from_local(filename: str, map_location: Any = None) -> Any:
-    filename = os.path.expanduser(filename)
-    if not os.path.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    return safe_torch_load(filename, map_location=map_location)
-
-
-def _load_from_http(
-    filename: str,
-    map_location: Any = None,
-    model_dir: Union[str, None] = None,
-    progress: bool = True,
-) -> Any:
-    from mmengine.dist import get_dist_info
-    from torch.hub import download_url_to_file, get_dir
-
-    rank, _ = get_dist_info()
-    model_dir = model_dir or os.path.join(get_dir(), 'checkpoints')
-    os.makedirs(model_dir, exist_ok=True)
-    cached = os.path.join(model_dir, os.path.basename(filename))
-    if rank == 0 and not os.path.exists(cached):
-        download_url_to_file(filename, cached, progress=progress)
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.barrier()
-    return safe_torch_load(cached, map_location=map_location)
-
-
-_INSTALLED: List[Callable] = []
-
-
-def install_safe_checkpoint_loader() -> None:
-    """Route mmengine's local and HTTP checkpoint loading through
-    :func:`safe_torch_load`. Idempotent."""
-    if _INSTALLED:
-        return
-    from mmengine.runner.checkpoint import CheckpointLoader
-
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=_load_from_local, force=True
-    )
-    CheckpointLoader.register_scheme(
-        prefixes=['http://', 'https://'], loader=_load_from_http, force=True
-    )
-    _INSTALLED.append(_load_from_local)

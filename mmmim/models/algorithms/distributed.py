@@ -20,14 +20,18 @@ __all__ = ['MIMDistributedDataParallel']
 class MIMDistributedDataParallel(MMDistributedDataParallel):
     """mmengine's DDP wrapper with :meth:`BaseMIM.train_step`'s layout.
 
-    With ``compile`` in a config, mmengine's runner compiles the wrapped
-    model's ``train_step``; mmengine's own would trace the optimizer
-    wrapper's update (hooks, parameter groups), which dynamo cannot
-    always do. Here, as in :meth:`BaseMIM.train_step`, only the forward
-    pass (through DDP, so gradients are still all-reduced) and the loss
-    are compiled; preprocessing, the optimizer context and the update stay
-    eager. ``tools/train.py`` picks this wrapper for distributed runs with
-    ``compile``; models that are not :class:`BaseMIM` get mmengine's step.
+    ``configs/_base_/default_runtime.py`` names it for every distributed
+    run, so ``tools/train.py`` and ``Runner.from_cfg`` wrap alike. Without
+    ``compile`` its step computes what mmengine's does (the data
+    preprocessor runs before the optimizer context instead of inside it,
+    which changes nothing: normalising is no op that autocast casts).
+    With ``compile`` mmengine's runner compiles the wrapper's
+    ``train_step``; mmengine's own would trace the optimizer wrapper's
+    update (hooks, parameter groups), which dynamo cannot always do. Here,
+    as in :meth:`BaseMIM.train_step`, only the forward pass (through DDP,
+    so gradients are still all-reduced) and the loss are compiled;
+    preprocessing, the optimizer context and the update stay eager.
+    Models that are not :class:`BaseMIM` get mmengine's step.
 
     Args:
         **kwargs: As :class:`mmengine.model.MMDistributedDataParallel`.
