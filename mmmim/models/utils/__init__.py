@@ -24,8 +24,6 @@ from .pretrained import is_pretrained_cfg, load_pretrained
 from .rel_pos_bias import (
     NUM_CLS_ROWS,
     RelativePositionBias,
-    bias_from_table,
-    build_rel_pos_index,
     cubic_spline_matrix,
     geometric_offsets,
     resize_rel_pos_bias_table,
@@ -69,8 +67,6 @@ __all__ = [
     'resize_rel_pos_table',
     'NUM_CLS_ROWS',
     'RelativePositionBias',
-    'bias_from_table',
-    'build_rel_pos_index',
     'cubic_spline_matrix',
     'geometric_offsets',
     'resize_rel_pos_bias_table',

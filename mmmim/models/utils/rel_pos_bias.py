@@ -19,16 +19,14 @@ equals a separable 1-D not-a-knot cubic spline along each axis.
 """
 
 import math
-from typing import List, Sequence, Tuple
+from typing import List, Sequence
 
 import torch
-import torch.nn as nn
+from timm.models.beit import RelativePositionBias
 
 __all__ = [
     'NUM_CLS_ROWS',
     'RelativePositionBias',
-    'bias_from_table',
-    'build_rel_pos_index',
     'geometric_offsets',
     'cubic_spline_matrix',
     'resize_rel_pos_bias_table',
@@ -36,86 +34,6 @@ __all__ = [
 
 #: Extra table rows of the ViT variant (cls->token, token->cls, cls->cls).
 NUM_CLS_ROWS = 3
-
-
-def build_rel_pos_index(
-    window_size: Tuple[int, int], cls_token: bool = False
-) -> torch.Tensor:
-    """Index of the table row for every (query, key) pair of a window.
-
-    Args:
-        window_size (Tuple[int, int]): The window ``(Wh, Ww)``.
-        cls_token (bool): Prepend a cls token that uses the three extra rows
-            at the end of the table. Defaults to False.
-
-    Returns:
-        torch.Tensor: Long ``[N, N]`` with ``N = Wh * Ww`` (+1 with
-        ``cls_token``).
-    """
-    wh, ww = window_size
-    coords = torch.stack(
-        torch.meshgrid(torch.arange(wh), torch.arange(ww), indexing='ij')
-    ).flatten(1)
-    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)
-    index = (rel[..., 0] + wh - 1) * (2 * ww - 1) + (rel[..., 1] + ww - 1)
-    if not cls_token:
-        return index
-    num_offsets = (2 * wh - 1) * (2 * ww - 1)
-    full = torch.zeros((wh * ww + 1,) * 2, dtype=index.dtype)
-    full[1:, 1:] = index
-    full[0, :] = num_offsets  # cls -> token
-    full[:, 0] = num_offsets + 1  # token -> cls
-    full[0, 0] = num_offsets + 2  # cls -> cls
-    return full
-
-
-class RelativePositionBias(nn.Module):
-    """A relative position bias table with a cls token, for ViT attention.
-
-    One instance can be shared by all blocks (SimMIM pre-training) or each
-    block can own one (fine-tuning). The parameter is named
-    ``relative_position_bias_table`` as in the official checkpoints.
-
-    Args:
-        window_size (Tuple[int, int]): The patch grid ``(h, w)``.
-        num_heads (int): Attention heads.
-    """
-
-    def __init__(self, window_size: Tuple[int, int], num_heads: int) -> None:
-        super().__init__()
-        self.window_size = tuple(window_size)
-        wh, ww = self.window_size
-        rows = (2 * wh - 1) * (2 * ww - 1) + NUM_CLS_ROWS
-        self.relative_position_bias_table = nn.Parameter(
-            torch.zeros(rows, num_heads)
-        )
-        # Rebuilt from the window, so not part of checkpoints.
-        self.register_buffer(
-            'relative_position_index',
-            build_rel_pos_index(self.window_size, cls_token=True),
-            persistent=False,
-        )
-
-    def forward(self) -> torch.Tensor:
-        """Return the bias ``[heads, N + 1, N + 1]`` (cls first)."""
-        return bias_from_table(
-            self.relative_position_bias_table, self.relative_position_index
-        )
-
-
-def bias_from_table(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """Look a table up for every (query, key) pair.
-
-    Args:
-        table (torch.Tensor): ``[rows, heads]``.
-        index (torch.Tensor): Long ``[N, N]`` row indices.
-
-    Returns:
-        torch.Tensor: The additive attention bias ``[heads, N, N]``.
-    """
-    n = index.shape[0]
-    bias = table[index.reshape(-1)].reshape(n, n, -1)
-    return bias.permute(2, 0, 1).contiguous()
 
 
 def geometric_offsets(src_size: int, dst_size: int) -> List[float]:
