@@ -50,26 +50,18 @@ class SimMIMSwin(SwinTransformer):
         img_size (int | Tuple[int, int]): Expected input size.
             Defaults to 192.
         patch_size (int): Patch side. Defaults to 4.
-        in_channels (int): Image channels. Defaults to 3.
         window_size (int): Attention window. Defaults to 6.
         mask_generator (dict, optional): A ``TASK_UTILS`` generator used
             when ``forward`` gets no mask. Defaults to None.
         use_mask_token (bool): Create ``mask_token``; turn it off for
             fine-tuning, where an unused parameter would trouble DDP.
             Defaults to True.
-        drop_rate (float): Dropout after the embedding. Defaults to 0.
         drop_path_rate (float): Stochastic depth rate. Defaults to 0.
         out_indices (Sequence[int]): Stages to output. Defaults to (3,).
-        use_abs_pos_embed (bool): Absolute position embedding (off in
-            SimMIM). Defaults to False.
-        with_cp (bool): Gradient checkpointing. Defaults to False.
-        frozen_stages (int): Stages to freeze (-1: none). Defaults to -1.
-        norm_cfg (dict): Norm of the outputs. Defaults to
-            ``dict(type='LN')``.
-        stage_cfgs (dict): Extra stage config. Defaults to ``dict()``.
-        pad_small_map (bool): See mmpretrain's ``SwinTransformer``.
-            Defaults to False.
-        init_cfg (dict, optional): Init config. Defaults to None.
+        **kwargs: Further arguments of mmpretrain's ``SwinTransformer``
+            (``in_channels``, ``use_abs_pos_embed``,
+            ``with_cp``, ``frozen_stages``, ``norm_cfg``, ``stage_cfgs``,
+            ``init_cfg``, ...).
     """
 
     def __init__(
@@ -77,20 +69,12 @@ class SimMIMSwin(SwinTransformer):
         arch: Union[str, dict] = 'b',
         img_size: Union[int, Tuple[int, int]] = 192,
         patch_size: int = 4,
-        in_channels: int = 3,
         window_size: int = 6,
         mask_generator: Optional[dict] = None,
         use_mask_token: bool = True,
-        drop_rate: float = 0.0,
         drop_path_rate: float = 0.0,
         out_indices: Sequence[int] = (3,),
-        use_abs_pos_embed: bool = False,
-        with_cp: bool = False,
-        frozen_stages: int = -1,
-        norm_cfg: dict = dict(type='LN'),  # noqa: B006
-        stage_cfgs: dict = dict(),  # noqa: B006
-        pad_small_map: bool = False,
-        init_cfg: Optional[dict] = None,
+        **kwargs,
     ) -> None:
         if isinstance(out_indices, int):
             out_indices = (out_indices,)
@@ -98,18 +82,10 @@ class SimMIMSwin(SwinTransformer):
             arch=arch,
             img_size=img_size,
             patch_size=patch_size,
-            in_channels=in_channels,
             window_size=window_size,
-            drop_rate=drop_rate,
             drop_path_rate=drop_path_rate,
             out_indices=tuple(i % 4 for i in out_indices),
-            use_abs_pos_embed=use_abs_pos_embed,
-            with_cp=with_cp,
-            frozen_stages=frozen_stages,
-            norm_cfg=norm_cfg,
-            stage_cfgs=stage_cfgs,
-            pad_small_map=pad_small_map,
-            init_cfg=init_cfg,
+            **kwargs,
         )
         self.patch_size = patch_size
         self.grid_size = tuple(self.patch_resolution)
