@@ -1,7 +1,11 @@
 # A tiny MAE job for the distributed-equivalence test: 8 images per
 # iteration in total, however many processes share them.
 custom_imports = dict(
-    imports=['tests.data.toy_components', 'mmmim.models'],
+    imports=[
+        'tests.data.toy_components',
+        'tests.data.configs.mim_ddp_components',
+        'mmmim.models',
+    ],
     allow_failed_imports=False,
 )
 default_scope = 'mmmim'
@@ -41,7 +45,11 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1),
     checkpoint=dict(type='AtomicCheckpointHook', interval=5, by_epoch=False),
 )
-custom_hooks = [dict(type='DumpLossesHook'), dict(type='DumpWeightsHook')]
+custom_hooks = [
+    dict(type='DumpLossesHook'),
+    dict(type='DumpWeightsHook'),
+    dict(type='DumpMasksHook'),
+]
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
