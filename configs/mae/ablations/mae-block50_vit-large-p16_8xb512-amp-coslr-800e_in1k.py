@@ -1,11 +1,11 @@
 # MAE ablation (paper Table 1f): block-wise masking (BEiT style) of 50% of the
 # patches.
-# Inherits the ViT-L/16 800-epoch recipe, which the paper's ablations use,
+# Inherits the ablation base (ViT-L/16, 800 epochs, the paper's setting)
 # and changes only the setting named above.
 # BlockMaskGenerator samples on the CPU inside the training step; to move
 # it into the data workers, add GenerateMask to the pipeline and pack the
 # mask with PackInputs(algorithm_keys=['mask']).
-_base_ = '../mae_vit-large-p16_8xb512-amp-coslr-800e_in1k.py'
+_base_ = './_base_/mae_ablation_vit-large-p16_800e.py'
 
 model = dict(
     backbone=dict(

@@ -1,6 +1,6 @@
 # MAE ablation (paper Table 1a): decoder depth 2 (default 8).
-# Inherits the ViT-L/16 800-epoch recipe, which the paper's ablations use,
+# Inherits the ablation base (ViT-L/16, 800 epochs, the paper's setting)
 # and changes only the setting named above.
-_base_ = '../mae_vit-large-p16_8xb512-amp-coslr-800e_in1k.py'
+_base_ = './_base_/mae_ablation_vit-large-p16_800e.py'
 
 model = dict(neck=dict(decoder_num_layers=2))

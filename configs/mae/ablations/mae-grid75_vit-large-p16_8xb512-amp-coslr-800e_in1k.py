@@ -1,8 +1,8 @@
 # MAE ablation (paper Table 1f): grid masking: keep one patch of every 2 x 2
 # cell (75%).
-# Inherits the ViT-L/16 800-epoch recipe, which the paper's ablations use,
+# Inherits the ablation base (ViT-L/16, 800 epochs, the paper's setting)
 # and changes only the setting named above.
-_base_ = '../mae_vit-large-p16_8xb512-amp-coslr-800e_in1k.py'
+_base_ = './_base_/mae_ablation_vit-large-p16_800e.py'
 
 model = dict(
     backbone=dict(

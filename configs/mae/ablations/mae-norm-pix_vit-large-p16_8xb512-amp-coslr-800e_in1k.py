@@ -4,6 +4,6 @@
 # the paper's Table 1 baseline used pixels *without* normalisation (see
 # mae-pixel_*); the other ablations here change one knob of the released
 # (normalised-pixel) recipe instead.
-_base_ = '../mae_vit-large-p16_8xb512-amp-coslr-800e_in1k.py'
+_base_ = './_base_/mae_ablation_vit-large-p16_800e.py'
 
 model = dict(head=dict(norm_pix=True))

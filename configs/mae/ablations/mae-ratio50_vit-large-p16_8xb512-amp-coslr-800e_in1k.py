@@ -1,6 +1,6 @@
 # MAE ablation (paper Table 1 / Fig. 5): mask ratio 0.5 (random masking).
-# Inherits the ViT-L/16 800-epoch recipe, which the paper's ablations use,
+# Inherits the ablation base (ViT-L/16, 800 epochs, the paper's setting)
 # and changes only the setting named above.
-_base_ = '../mae_vit-large-p16_8xb512-amp-coslr-800e_in1k.py'
+_base_ = './_base_/mae_ablation_vit-large-p16_800e.py'
 
 model = dict(backbone=dict(mask_generator=dict(mask_ratio=0.5)))
