@@ -1,7 +1,7 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """Masked Autoencoders (He et al., 2021)."""
 
-from typing import Dict, Optional, Union
+from typing import Dict, Optional
 
 import torch
 
@@ -20,32 +20,9 @@ class MAE(BaseMIM):
     ``(latent, mask)``, ``neck`` a decoder such as ``MAEDecoder``
     predicting every patch, ``head`` a target and loss such as
     ``PixelReconstructionHead`` (pixels, optionally normalised per patch)
-    or ``TokenReconstructionHead`` (dVAE tokens).
-
-    Args:
-        backbone (dict): Encoder config.
-        neck (dict): Decoder config.
-        head (dict): Target and loss config.
-        data_preprocessor (dict, optional): See :class:`BaseMIM`.
-            Defaults to None.
-        init_cfg (dict | list, optional): Init config. Defaults to None.
+    or ``TokenReconstructionHead`` (dVAE tokens). Arguments as
+    :class:`BaseMIM`.
     """
-
-    def __init__(
-        self,
-        backbone: dict,
-        neck: dict,
-        head: dict,
-        data_preprocessor: Optional[dict] = None,
-        init_cfg: Optional[Union[dict, list]] = None,
-    ) -> None:
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg,
-        )
 
     def reconstruct(
         self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None

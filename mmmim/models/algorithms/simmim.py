@@ -1,7 +1,7 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """SimMIM (Xie et al., 2021)."""
 
-from typing import Dict, Optional, Union
+from typing import Dict, Optional
 
 import torch
 
@@ -23,32 +23,9 @@ class SimMIM(BaseMIM):
     (``SimMIMLinearDecoder``), ``head`` the target and L1 loss on masked
     pixels (``SimMIMReconstructionHead``). Masks normally come from the
     data pipeline (``GenerateMask`` with a ``SimMIMMaskGenerator``); without
-    one the backbone's ``mask_generator`` draws them.
-
-    Args:
-        backbone (dict): Encoder config.
-        neck (dict): Decoder config.
-        head (dict): Target and loss config.
-        data_preprocessor (dict, optional): See :class:`BaseMIM`.
-            Defaults to None.
-        init_cfg (dict | list, optional): Init config. Defaults to None.
+    one the backbone's ``mask_generator`` draws them. Arguments as
+    :class:`BaseMIM`.
     """
-
-    def __init__(
-        self,
-        backbone: dict,
-        neck: dict,
-        head: dict,
-        data_preprocessor: Optional[dict] = None,
-        init_cfg: Optional[Union[dict, list]] = None,
-    ) -> None:
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg,
-        )
 
     def reconstruct(
         self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None
@@ -88,7 +65,7 @@ class SimMIM(BaseMIM):
 
     def _check_size(self, inputs: torch.Tensor) -> None:
         """Images must tile into the decoder's output cells."""
-        stride = getattr(self.neck, 'encoder_stride', 1)
+        stride = self.neck.encoder_stride
         h, w = inputs.shape[-2:]
         if h % stride or w % stride:
             raise ValueError(
@@ -100,7 +77,7 @@ class SimMIM(BaseMIM):
 
     def _draw_mask(self, inputs: torch.Tensor) -> torch.Tensor:
         """A mask from the backbone's generator, on the head's token grid."""
-        generator = getattr(self.backbone, 'mask_generator', None)
+        generator = self.backbone.mask_generator
         if generator is None:
             raise ValueError(
                 'SimMIM needs a mask: add GenerateMask to the data pipeline '

@@ -4,18 +4,18 @@
 from typing import Optional, Union
 
 import torch
-from mmengine.model import BaseModule
 
 from mmmim.registry import MODELS
 
 from ..losses import masked_mse_loss
-from ..utils import check_mask, patchify
+from ..utils import patchify
+from .base_reconstruction_head import BaseReconstructionHead
 
 __all__ = ['PixelReconstructionHead']
 
 
 @MODELS.register_module()
-class PixelReconstructionHead(BaseModule):
+class PixelReconstructionHead(BaseReconstructionHead):
     """Targets in patch space and the MAE loss on masked patches.
 
     The target is the (already normalised) input image in patch space,
@@ -37,8 +37,7 @@ class PixelReconstructionHead(BaseModule):
         norm_pix_eps: float = 1e-6,
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.patch_size = patch_size
+        super().__init__(patch_size, init_cfg)
         self.norm_pix = norm_pix
         self.norm_pix_eps = norm_pix_eps
 
@@ -71,26 +70,11 @@ class PixelReconstructionHead(BaseModule):
         Returns:
             torch.Tensor: Per-patch MSE averaged over masked patches.
         """
-        if pred.shape != target.shape:
-            raise ValueError(
-                f'pred {tuple(pred.shape)} and target '
-                f'{tuple(target.shape)} differ; check the '
-                'decoder predict_dims and patch_size'
-            )
-        check_mask(mask, target.shape[1], target.shape[0], equal_counts=False)
+        self.check_pair(
+            pred.shape,
+            target.shape,
+            target,
+            mask,
+            'decoder predict_dims and patch_size',
+        )
         return masked_mse_loss(pred, target, mask)
-
-    def loss(
-        self, pred: torch.Tensor, imgs: torch.Tensor, mask: torch.Tensor
-    ) -> torch.Tensor:
-        """Compute the MAE loss.
-
-        Args:
-            pred (torch.Tensor): Predictions ``[B, L, p * p * C]``.
-            imgs (torch.Tensor): Images ``[B, C, H, W]``.
-            mask (torch.Tensor): Bool ``[B, L]``, True = masked.
-
-        Returns:
-            torch.Tensor: The scalar loss.
-        """
-        return self.loss_from_target(pred, self.target(imgs), mask)

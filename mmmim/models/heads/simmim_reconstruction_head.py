@@ -4,12 +4,12 @@
 from typing import Optional, Tuple, Union
 
 import torch
-from mmengine.model import BaseModule
 
 from mmmim.registry import MODELS
 
 from ..losses import masked_l1_loss
-from ..utils import check_mask, patchify
+from ..utils import patchify
+from .base_reconstruction_head import BaseReconstructionHead
 
 __all__ = ['SimMIMReconstructionHead']
 
@@ -18,7 +18,7 @@ OFFICIAL_EPS = 1e-5
 
 
 @MODELS.register_module()
-class SimMIMReconstructionHead(BaseModule):
+class SimMIMReconstructionHead(BaseReconstructionHead):
     """Targets in patch space and SimMIM's L1 loss on masked pixels.
 
     The target is the (normalised) input image, patchified with the model
@@ -44,12 +44,9 @@ class SimMIMReconstructionHead(BaseModule):
         official_eps: bool = True,
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.patch_size = patch_size
+        super().__init__(patch_size, init_cfg)
         self.in_channels = in_channels
         self.official_eps = official_eps
-        # The visualiser reads this: predictions are plain pixels.
-        self.norm_pix = False
 
     def target(self, imgs: torch.Tensor) -> torch.Tensor:
         """Build the reconstruction target.
@@ -75,13 +72,13 @@ class SimMIMReconstructionHead(BaseModule):
         Returns:
             torch.Tensor: The scalar L1 loss.
         """
-        if pred.shape != target.shape:
-            raise ValueError(
-                f'pred {tuple(pred.shape)} and target '
-                f'{tuple(target.shape)} differ; check the decoder '
-                'encoder_stride and the head patch_size'
-            )
-        check_mask(mask, target.shape[1], target.shape[0], equal_counts=False)
+        self.check_pair(
+            pred.shape,
+            target.shape,
+            target,
+            mask,
+            'decoder encoder_stride and the head patch_size',
+        )
         return masked_l1_loss(
             pred,
             target,
@@ -89,21 +86,6 @@ class SimMIMReconstructionHead(BaseModule):
             self.in_channels,
             OFFICIAL_EPS if self.official_eps else 0.0,
         )
-
-    def loss(
-        self, pred: torch.Tensor, imgs: torch.Tensor, mask: torch.Tensor
-    ) -> torch.Tensor:
-        """Compute the loss from images.
-
-        Args:
-            pred (torch.Tensor): Predictions ``[B, L, p * p * C]``.
-            imgs (torch.Tensor): Images ``[B, C, H, W]``.
-            mask (torch.Tensor): Bool ``[B, L]``, True = masked.
-
-        Returns:
-            torch.Tensor: The scalar loss.
-        """
-        return self.loss_from_target(pred, self.target(imgs), mask)
 
     def pixel_mask(
         self, mask: torch.Tensor, grid: Tuple[int, int]

@@ -7,13 +7,13 @@ from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmengine.runner import CheckpointLoader
 
 from mmmim.registry import MODELS
 
 from ..losses import masked_cross_entropy
-from ..utils import build_in_mmmim, check_mask
+from ..utils import build_in_mmmim
+from .base_reconstruction_head import BaseReconstructionHead
 
 __all__ = ['TokenReconstructionHead']
 
@@ -27,7 +27,7 @@ _DALLE_HINT = (
 
 
 @MODELS.register_module()
-class TokenReconstructionHead(BaseModule):
+class TokenReconstructionHead(BaseReconstructionHead):
     """Targets from a frozen dVAE tokenizer, with cross-entropy.
 
     As in BEiT, the (normalised) images are mapped back to ``[0, 1]``,
@@ -68,8 +68,7 @@ class TokenReconstructionHead(BaseModule):
         downsample: int = 8,
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.patch_size = patch_size
+        super().__init__(patch_size, init_cfg)
         self.downsample = downsample
         self.register_buffer(
             'mean', torch.tensor(mean).view(1, -1, 1, 1), persistent=False
@@ -167,25 +166,7 @@ class TokenReconstructionHead(BaseModule):
         Returns:
             torch.Tensor: Cross-entropy averaged over masked tokens.
         """
-        if pred.shape[:2] != target.shape:
-            raise ValueError(
-                f'pred {tuple(pred.shape)} does not match '
-                f'target tokens {tuple(target.shape)}'
-            )
-        check_mask(mask, target.shape[1], target.shape[0], equal_counts=False)
+        self.check_pair(
+            pred.shape[:2], target.shape, target, mask, 'decoder predict_dims'
+        )
         return masked_cross_entropy(pred, target, mask)
-
-    def loss(
-        self, pred: torch.Tensor, imgs: torch.Tensor, mask: torch.Tensor
-    ) -> torch.Tensor:
-        """Compute the token loss.
-
-        Args:
-            pred (torch.Tensor): Logits ``[B, L, V]``.
-            imgs (torch.Tensor): Normalised images ``[B, C, H, W]``.
-            mask (torch.Tensor): Bool ``[B, L]``, True = masked.
-
-        Returns:
-            torch.Tensor: The scalar loss.
-        """
-        return self.loss_from_target(pred, self.target(imgs), mask)

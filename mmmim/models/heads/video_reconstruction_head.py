@@ -5,11 +5,11 @@ from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 
 from mmmim.registry import MODELS
 
-from ..utils import check_mask, gather_tokens
+from ..utils import gather_tokens
+from .base_reconstruction_head import BaseReconstructionHead
 
 __all__ = ['VideoReconstructionHead', 'cubify']
 
@@ -44,7 +44,7 @@ def cubify(
 
 
 @MODELS.register_module()
-class VideoReconstructionHead(BaseModule):
+class VideoReconstructionHead(BaseReconstructionHead):
     """Targets in cube space and the VideoMAE loss on masked cubes.
 
     The normalised input is first mapped back to ``[0, 1]`` pixels with
@@ -78,8 +78,7 @@ class VideoReconstructionHead(BaseModule):
         std: Sequence[float] = IMAGENET_STD,
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.patch_size = patch_size
+        super().__init__(patch_size, init_cfg)
         self.tubelet_size = tubelet_size
         self.norm_target = norm_target
         self.norm_target_eps = norm_target_eps
@@ -129,12 +128,12 @@ class VideoReconstructionHead(BaseModule):
             torch.Tensor: The mean squared error over masked cubes and
             their values (``nn.MSELoss`` in the official code).
         """
-        check_mask(mask, target.shape[1], target.shape[0], equal_counts=False)
-        if pred.shape[::2] != target.shape[::2]:
-            raise ValueError(
-                f'pred {tuple(pred.shape)} does not fit the target '
-                f'{tuple(target.shape)}; check the decoder patch_size, '
-                'tubelet_size and in_channels'
-            )
+        self.check_pair(
+            pred.shape[::2],
+            target.shape[::2],
+            target,
+            mask,
+            'decoder patch_size, tubelet_size and in_channels',
+        )
         selected = gather_tokens(target, masked_ids)
         return F.mse_loss(pred.float(), selected.float())
