@@ -81,5 +81,5 @@ def test_loss_is_the_mse_over_masked_cubes_only():
     expected = ((pred - selected) ** 2).mean()
     loss = head.loss_from_target(pred, target, mask, ids)
     torch.testing.assert_close(loss, expected)
-    with pytest.raises(ValueError, match='differ; check the decoder patch_size'):
+    with pytest.raises(ValueError, match='differ; check the decoder'):
         head.loss_from_target(torch.randn(2, 2, 12), target, mask, ids)
