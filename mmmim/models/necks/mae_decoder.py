@@ -35,7 +35,9 @@ class MAEDecoder(BaseModule):
 
     Parameter names follow the official MAE code (``decoder_embed``,
     ``mask_token``, ``decoder_pos_embed``, ``decoder_blocks.i.*``,
-    ``decoder_norm``, ``decoder_pred``).
+    ``decoder_norm``, ``decoder_pred``). ``num_extra_tokens`` leading
+    tokens of the encoder output (MAE's cls token) pass through the
+    decoder and are dropped from the predictions.
 
     Args:
         num_patches (int | Tuple[int, int]): Patches per image ``L`` (a
@@ -58,6 +60,8 @@ class MAEDecoder(BaseModule):
             Defaults to False.
         init_cfg (dict | list, optional): Init config. Defaults to None.
     """
+
+    num_extra_tokens: int = 1
 
     def __init__(
         self,
@@ -87,7 +91,9 @@ class MAEDecoder(BaseModule):
         self.decoder_embed = nn.Linear(embed_dims, dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, dims))
         self.decoder_pos_embed = nn.Parameter(
-            build_2d_sincos_pos_embed(grid, dims, cls_token=True),
+            build_2d_sincos_pos_embed(
+                grid, dims, cls_token=self.num_extra_tokens > 0
+            ),
             requires_grad=False,
         )
         self.decoder_blocks = build_vit_blocks(
@@ -139,26 +145,28 @@ class MAEDecoder(BaseModule):
             torch.Tensor: Predictions ``[B, L, predict_dims]``.
         """
         x = self.decoder_embed(latent)
-        batch_size, num_in, _ = x.shape
-        num_tokens = self.num_patches
+        extra, num_tokens = self.num_extra_tokens, self.num_patches
+        batch_size, num_visible = x.shape[0], x.shape[1] - extra
         check_mask(mask, num_tokens, batch_size, equal_counts=False)
-        if num_in - 1 > num_tokens:
+        if num_visible > num_tokens:
             raise ValueError(
-                f'latent has {num_in - 1} patch tokens but the '
+                f'latent has {num_visible} patch tokens but the '
                 f'decoder is built for {num_tokens}'
             )
-        tokens = x[:, 1:]
-        if num_in - 1 < num_tokens:
+        tokens = x[:, extra:]
+        if num_visible < num_tokens:
             # The shape tells the visible count: no device sync needed.
-            _, ids_restore = mask_to_ids(mask, num_in - 1)
+            _, ids_restore = mask_to_ids(mask, num_visible)
             mask_tokens = self.mask_token.to(x.dtype).expand(
-                batch_size, num_tokens - (num_in - 1), -1
+                batch_size, num_tokens - num_visible, -1
             )
             tokens = gather_tokens(
                 torch.cat([tokens, mask_tokens], dim=1), ids_restore
             )
-        x = torch.cat([x[:, :1], tokens], dim=1) + self.decoder_pos_embed
+        if extra:
+            tokens = torch.cat([x[:, :extra], tokens], dim=1)
+        x = tokens + self.decoder_pos_embed
         for block in self.decoder_blocks:
             x = apply_block(block, x, self.with_cp)
         x = self.decoder_pred(self.decoder_norm(x))
-        return x[:, 1:]
+        return x[:, extra:]
