@@ -24,20 +24,6 @@ class BaseMaskGenerator:
         mask_ratio (float): The fraction of masked tokens, in (0, 1).
     """
 
-    def __init_subclass__(cls, **kwargs) -> None:
-        """Keep mask drawing out of ``torch.compile`` graphs.
-
-        Inductor replaces ``torch.rand`` in a compiled graph by its own
-        random number generator, so a compiled model (``compile=True`` in
-        a config) would draw other masks than an eager one from the same
-        seed, and checkpoints would not resume to the same masks. Each
-        subclass's ``__call__`` therefore always runs eagerly (a few small
-        kernels per step) on the global torch generator.
-        """
-        super().__init_subclass__(**kwargs)
-        if '__call__' in vars(cls):
-            cls.__call__ = torch.compiler.disable(cls.__call__)
-
     def __init__(self, mask_ratio: float) -> None:
         if not isinstance(mask_ratio, (int, float)) or not (
             0 < mask_ratio < 1
@@ -90,6 +76,7 @@ class BaseMaskGenerator:
             )
         return num_tokens - num_visible
 
+    @torch.compiler.disable
     def __call__(
         self,
         batch_size: int,
@@ -109,7 +96,23 @@ class BaseMaskGenerator:
 
         Returns:
             torch.Tensor: Bool masks ``[B, h * w]``, True = masked.
+
+        Mask drawing always runs eagerly, outside ``torch.compile`` graphs:
+        Inductor replaces ``torch.rand`` in a compiled graph by its own
+        random number generator, so a compiled model (``compile=True`` in a
+        config) would draw other masks than an eager one from the same
+        seed, and checkpoints would not resume to the same masks.
         """
+        return self.draw(batch_size, grid_size, device, generator)
+
+    def draw(
+        self,
+        batch_size: int,
+        grid_size: GridSize,
+        device: Union[str, torch.device],
+        generator: Optional[torch.Generator],
+    ) -> torch.Tensor:
+        """The masks of :meth:`__call__`; subclasses implement it."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

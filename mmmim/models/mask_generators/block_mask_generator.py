@@ -62,25 +62,16 @@ class BlockMaskGenerator(BaseMaskGenerator):
         self.log_aspect = (math.log(min_aspect), math.log(max_aspect))
         self.max_attempts = max_attempts
 
-    def __call__(
+    def draw(
         self,
         batch_size: int,
         grid_size: GridSize,
-        device: Union[str, torch.device] = 'cpu',
-        generator: Optional[torch.Generator] = None,
+        device: Union[str, torch.device],
+        generator: Optional[torch.Generator],
     ) -> torch.Tensor:
-        """Draw masks.
+        """Draw ``[B, L]`` masks (see ``__call__``).
 
-        Args:
-            batch_size (int): Number of masks ``B``.
-            grid_size (int | Tuple[int, int]): The token grid ``(h, w)``.
-            device (str | torch.device): Device of the result.
-                Defaults to 'cpu'.
-            generator (torch.Generator, optional): A CPU random source.
-                Defaults to None (the global RNG).
-
-        Returns:
-            torch.Tensor: Bool masks ``[B, h * w]``, True = masked.
+        ``generator`` is a CPU random source.
         """
         h, w = self.as_grid(grid_size)
         count = self.num_masked((h, w))

@@ -47,25 +47,16 @@ class GridMaskGenerator(BaseMaskGenerator):
         k = self.cell_size
         return h * w - math.ceil(h / k) * math.ceil(w / k)
 
-    def __call__(
+    def draw(
         self,
         batch_size: int,
         grid_size: GridSize,
-        device: Union[str, torch.device] = 'cpu',
-        generator: Optional[torch.Generator] = None,
+        device: Union[str, torch.device],
+        generator: Optional[torch.Generator],
     ) -> torch.Tensor:
-        """Draw masks (deterministic; ``generator`` is unused).
+        """Draw ``[B, L]`` masks (see ``__call__``).
 
-        Args:
-            batch_size (int): Number of masks ``B``.
-            grid_size (int | Tuple[int, int]): The token grid ``(h, w)``.
-            device (str | torch.device): Device of the result.
-                Defaults to 'cpu'.
-            generator (torch.Generator, optional): Unused; accepted for the
-                common generator interface. Defaults to None.
-
-        Returns:
-            torch.Tensor: Bool masks ``[B, h * w]``, True = masked.
+        Deterministic; ``generator`` is unused.
         """
         h, w = self.as_grid(grid_size)
         k = self.cell_size

@@ -28,25 +28,16 @@ class RandomMaskGenerator(BaseMaskGenerator):
     def __init__(self, mask_ratio: float = 0.75) -> None:
         super().__init__(mask_ratio)
 
-    def __call__(
+    def draw(
         self,
         batch_size: int,
         grid_size: GridSize,
-        device: Union[str, torch.device] = 'cpu',
-        generator: Optional[torch.Generator] = None,
+        device: Union[str, torch.device],
+        generator: Optional[torch.Generator],
     ) -> torch.Tensor:
-        """Draw masks.
+        """Draw ``[B, L]`` masks (see ``__call__``).
 
-        Args:
-            batch_size (int): Number of masks ``B``.
-            grid_size (int | Tuple[int, int]): The token grid ``(h, w)``.
-            device (str | torch.device): Device of the result.
-                Defaults to 'cpu'.
-            generator (torch.Generator, optional): Random source on
-                ``device``. Defaults to None (the global RNG).
-
-        Returns:
-            torch.Tensor: Bool masks ``[B, h * w]``, True = masked.
+        ``generator`` on ``device``.
         """
         h, w = self.as_grid(grid_size)
         num_visible = h * w - self.num_masked((h, w))

@@ -136,26 +136,16 @@ class SimMIMMaskGenerator(BaseMaskGenerator):
         """
         return self.num_masked_cells(grid_size) * self.scale**2
 
-    def __call__(
+    def draw(
         self,
         batch_size: int,
         grid_size: GridSize,
-        device: Union[str, torch.device] = 'cpu',
-        generator: Optional[torch.Generator] = None,
+        device: Union[str, torch.device],
+        generator: Optional[torch.Generator],
     ) -> torch.Tensor:
-        """Draw masks.
+        """Draw ``[B, L]`` masks (see ``__call__``).
 
-        Args:
-            batch_size (int): Number of masks ``B``.
-            grid_size (int | Tuple[int, int]): The token grid ``(h, w)``.
-            device (str | torch.device): Device of the result.
-                Defaults to 'cpu'.
-            generator (torch.Generator, optional): Random source on
-                ``device``. Defaults to None (the global RNG).
-
-        Returns:
-            torch.Tensor: Bool masks ``[B, h * w]`` on the token grid,
-            True = masked.
+        ``generator`` on ``device``.
         """
         coarse = self.coarse_grid(grid_size)
         count = self.num_masked_cells(grid_size)

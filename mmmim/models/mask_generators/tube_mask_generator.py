@@ -93,25 +93,16 @@ class TubeMaskGenerator(BaseMaskGenerator):
         t, _, _ = self.as_video_grid(grid_size)
         return t * self.num_masked_per_slot(grid_size)
 
-    def __call__(
+    def draw(
         self,
         batch_size: int,
         grid_size: VideoGrid,
-        device: Union[str, torch.device] = 'cpu',
-        generator: Optional[torch.Generator] = None,
+        device: Union[str, torch.device],
+        generator: Optional[torch.Generator],
     ) -> torch.Tensor:
-        """Draw tube masks.
+        """Draw ``[B, L]`` masks (see ``__call__``).
 
-        Args:
-            batch_size (int): Number of masks ``B``.
-            grid_size (Sequence[int]): The token grid ``(t, h, w)``.
-            device (str | torch.device): Device of the result.
-                Defaults to 'cpu'.
-            generator (torch.Generator, optional): Random source on
-                ``device``. Defaults to None (the global RNG).
-
-        Returns:
-            torch.Tensor: Bool masks ``[B, t * h * w]``, True = masked.
+        ``grid_size`` is ``(t, h, w)``; ``generator`` on ``device``.
         """
         t, h, w = self.as_video_grid(grid_size)
         per_slot = self.num_masked_per_slot((t, h, w))
