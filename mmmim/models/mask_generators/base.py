@@ -1,13 +1,17 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """Shared checks of the mask generators."""
 
-from typing import Optional, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 
-__all__ = ['BaseMaskGenerator']
+__all__ = ['BaseMaskGenerator', 'Device', 'Grid', 'GridSize', 'Rng']
 
 GridSize = Union[int, Tuple[int, int]]
+#: A 2-D grid ``(h, w)`` or a video grid ``(t, h, w)``.
+Grid = Union[int, Sequence[int]]
+Device = Union[str, torch.device]
+Rng = Optional[torch.Generator]
 
 
 class BaseMaskGenerator:
@@ -106,11 +110,7 @@ class BaseMaskGenerator:
         return self.draw(batch_size, grid_size, device, generator)
 
     def draw(
-        self,
-        batch_size: int,
-        grid_size: GridSize,
-        device: Union[str, torch.device],
-        generator: Optional[torch.Generator],
+        self, batch_size: int, grid_size: Grid, device: Device, generator: Rng
     ) -> torch.Tensor:
         """The masks of :meth:`__call__`; subclasses implement it."""
         raise NotImplementedError

@@ -2,14 +2,14 @@
 """Block-wise masking (BEiT style, MAE ablation)."""
 
 import math
-from typing import Optional, Union
+from typing import Optional
 
 import numpy as np
 import torch
 
 from mmmim.registry import TASK_UTILS
 
-from .base import BaseMaskGenerator, GridSize
+from .base import BaseMaskGenerator, Device, Grid, Rng
 
 __all__ = ['BlockMaskGenerator']
 
@@ -63,11 +63,7 @@ class BlockMaskGenerator(BaseMaskGenerator):
         self.max_attempts = max_attempts
 
     def draw(
-        self,
-        batch_size: int,
-        grid_size: GridSize,
-        device: Union[str, torch.device],
-        generator: Optional[torch.Generator],
+        self, batch_size: int, grid_size: Grid, device: Device, generator: Rng
     ) -> torch.Tensor:
         """Draw ``[B, L]`` masks (see ``__call__``).
 

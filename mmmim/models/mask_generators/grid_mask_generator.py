@@ -2,13 +2,12 @@
 """Regular grid masking (MAE ablation)."""
 
 import math
-from typing import Optional, Union
 
 import torch
 
 from mmmim.registry import TASK_UTILS
 
-from .base import BaseMaskGenerator, GridSize
+from .base import BaseMaskGenerator, Device, Grid, GridSize, Rng
 
 __all__ = ['GridMaskGenerator']
 
@@ -48,11 +47,7 @@ class GridMaskGenerator(BaseMaskGenerator):
         return h * w - math.ceil(h / k) * math.ceil(w / k)
 
     def draw(
-        self,
-        batch_size: int,
-        grid_size: GridSize,
-        device: Union[str, torch.device],
-        generator: Optional[torch.Generator],
+        self, batch_size: int, grid_size: Grid, device: Device, generator: Rng
     ) -> torch.Tensor:
         """Draw ``[B, L]`` masks (see ``__call__``).
 

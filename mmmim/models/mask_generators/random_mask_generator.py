@@ -1,13 +1,11 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """Uniform random masking (MAE)."""
 
-from typing import Optional, Union
-
 import torch
 
 from mmmim.registry import TASK_UTILS
 
-from .base import BaseMaskGenerator, GridSize
+from .base import BaseMaskGenerator, Device, Grid, Rng
 
 __all__ = ['RandomMaskGenerator']
 
@@ -29,11 +27,7 @@ class RandomMaskGenerator(BaseMaskGenerator):
         super().__init__(mask_ratio)
 
     def draw(
-        self,
-        batch_size: int,
-        grid_size: GridSize,
-        device: Union[str, torch.device],
-        generator: Optional[torch.Generator],
+        self, batch_size: int, grid_size: Grid, device: Device, generator: Rng
     ) -> torch.Tensor:
         """Draw ``[B, L]`` masks (see ``__call__``).
 

@@ -2,13 +2,13 @@
 """SimMIM's coarse random masking (32-pixel mask patches)."""
 
 import math
-from typing import Optional, Tuple, Union
+from typing import Tuple
 
 import torch
 
 from mmmim.registry import TASK_UTILS
 
-from .base import BaseMaskGenerator, GridSize
+from .base import BaseMaskGenerator, Device, Grid, GridSize, Rng
 
 __all__ = ['SimMIMMaskGenerator', 'upsample_mask']
 
@@ -137,11 +137,7 @@ class SimMIMMaskGenerator(BaseMaskGenerator):
         return self.num_masked_cells(grid_size) * self.scale**2
 
     def draw(
-        self,
-        batch_size: int,
-        grid_size: GridSize,
-        device: Union[str, torch.device],
-        generator: Optional[torch.Generator],
+        self, batch_size: int, grid_size: Grid, device: Device, generator: Rng
     ) -> torch.Tensor:
         """Draw ``[B, L]`` masks (see ``__call__``).
 

@@ -1,13 +1,13 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """Tube masking (VideoMAE)."""
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import torch
 
 from mmmim.registry import TASK_UTILS
 
-from .base import BaseMaskGenerator
+from .base import BaseMaskGenerator, Device, Grid, Rng
 
 __all__ = ['TubeMaskGenerator']
 
@@ -94,11 +94,7 @@ class TubeMaskGenerator(BaseMaskGenerator):
         return t * self.num_masked_per_slot(grid_size)
 
     def draw(
-        self,
-        batch_size: int,
-        grid_size: VideoGrid,
-        device: Union[str, torch.device],
-        generator: Optional[torch.Generator],
+        self, batch_size: int, grid_size: Grid, device: Device, generator: Rng
     ) -> torch.Tensor:
         """Draw ``[B, L]`` masks (see ``__call__``).
 
