@@ -42,11 +42,14 @@ class BaseMIM(BaseModel):
         neck (dict, optional): Neck (decoder) config. Defaults to None.
         head (dict, optional): Head config. Defaults to None.
         data_preprocessor (dict, optional): Data preprocessor config.
-            Defaults to None, which means
+            Defaults to None: ``default_data_preprocessor``, for images
             ``mmpretrain.SelfSupDataPreprocessor`` with the ImageNet mean and
             std and BGR-to-RGB conversion.
         init_cfg (dict | list, optional): Init config. Defaults to None.
     """
+
+    #: Used when the config gives no ``data_preprocessor``.
+    default_data_preprocessor: dict = DEFAULT_DATA_PREPROCESSOR
 
     def __init__(
         self,
@@ -57,7 +60,7 @@ class BaseMIM(BaseModel):
         init_cfg: Optional[Union[dict, list]] = None,
     ) -> None:
         if data_preprocessor is None:
-            data_preprocessor = DEFAULT_DATA_PREPROCESSOR
+            data_preprocessor = self.default_data_preprocessor
         super().__init__(
             data_preprocessor=copy.deepcopy(data_preprocessor),
             init_cfg=init_cfg,

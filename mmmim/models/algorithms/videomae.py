@@ -1,7 +1,7 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """VideoMAE (Tong et al., 2022)."""
 
-from typing import Dict, Optional, Union
+from typing import Dict, Optional
 
 import torch
 
@@ -28,30 +28,11 @@ class VideoMAE(BaseMIM):
     cubes only, ``head`` a ``VideoReconstructionHead`` building the
     per-channel normalised cube targets and the MSE.
 
-    Args:
-        backbone (dict): Encoder config.
-        neck (dict): Decoder config.
-        head (dict): Target and loss config.
-        data_preprocessor (dict, optional): Defaults to None, which means
-            ``mmmim.VideoDataPreprocessor`` with the ImageNet mean and std.
-        init_cfg (dict | list, optional): Init config. Defaults to None.
+    Arguments as :class:`BaseMIM`; the default data preprocessor is
+    ``mmmim.VideoDataPreprocessor`` with the ImageNet mean and std.
     """
 
-    def __init__(
-        self,
-        backbone: dict,
-        neck: dict,
-        head: dict,
-        data_preprocessor: Optional[dict] = None,
-        init_cfg: Optional[Union[dict, list]] = None,
-    ) -> None:
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            data_preprocessor=data_preprocessor or VIDEO_DATA_PREPROCESSOR,
-            init_cfg=init_cfg,
-        )
+    default_data_preprocessor = VIDEO_DATA_PREPROCESSOR
 
     def _masked_prediction(
         self, inputs: torch.Tensor, mask: Optional[torch.Tensor]
