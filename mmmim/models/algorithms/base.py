@@ -104,6 +104,9 @@ class BaseMIM(BaseModel):
     ) -> Dict[str, torch.Tensor]:
         """Reconstruct masked inputs.
 
+        The result is deterministic given the weights and ``mask`` (in eval
+        mode, or without drop path).
+
         Args:
             inputs (torch.Tensor): Normalised images ``[B, C, H, W]``.
             mask (torch.Tensor, optional): Bool ``[B, L]``, True = masked.

@@ -27,22 +27,8 @@ class MAE(BaseMIM):
     def reconstruct(
         self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None
     ) -> Dict[str, torch.Tensor]:
-        """Reconstruct masked inputs.
-
-        The result is deterministic given the weights and ``mask`` (in eval
-        mode, or without drop path).
-
-        Args:
-            inputs (torch.Tensor): Normalised images ``[B, C, H, W]``.
-            mask (torch.Tensor, optional): Bool ``[B, L]``, True = masked.
-                Defaults to None (drawn by the backbone).
-
-        Returns:
-            dict: ``pred`` ``[B, L, P]`` (for a token head, logits
-            ``[B, L, V]``), ``target`` (``[B, L, P]``, or token ids
-            ``[B, L]``), the ``mask`` ``[B, L]`` used and the scalar
-            ``loss``.
-        """
+        """As :meth:`BaseMIM.reconstruct`; with a token head ``pred`` are
+        logits ``[B, L, V]`` and ``target`` token ids ``[B, L]``."""
         latent, mask = self.backbone(inputs, mask)
         pred = self.neck(latent, mask)
         target = self.head.target(inputs)

@@ -1,7 +1,7 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """VideoMAE (Tong et al., 2022)."""
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 
@@ -36,8 +36,10 @@ class VideoMAE(BaseMIM):
 
     def _masked_prediction(
         self, inputs: torch.Tensor, mask: Optional[torch.Tensor]
-    ) -> Dict[str, torch.Tensor]:
-        """Encode, decode and score; the predictions of masked cubes only."""
+    ) -> Tuple[torch.Tensor, ...]:
+        """Encode, decode and score the masked cubes only: ``pred_masked``
+        ``[B, N_masked, P]``, their token ids ``masked_ids``, ``target``,
+        ``mask`` and ``loss``."""
         latent, mask = self.backbone(inputs, mask)
         pred_masked = self.neck(latent, mask)
         masked_ids = self.neck.masked_ids(mask, pred_masked.shape[1])
@@ -45,51 +47,25 @@ class VideoMAE(BaseMIM):
         loss = self.head.loss_from_target(
             pred_masked, target, mask, masked_ids
         )
-        return dict(
-            pred_masked=pred_masked,
-            masked_ids=masked_ids,
-            target=target,
-            mask=mask,
-            loss=loss,
-        )
+        return pred_masked, masked_ids, target, mask, loss
 
     def loss(
         self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None
     ) -> Dict[str, torch.Tensor]:
-        """The training loss, without laying predictions out per token.
-
-        Args:
-            inputs (torch.Tensor): Normalised videos ``[B, C, T, H, W]``.
-            mask (torch.Tensor, optional): Bool ``[B, N]``.
-                Defaults to None.
-
-        Returns:
-            Dict[str, torch.Tensor]: ``dict(loss=scalar)``.
-        """
-        return dict(loss=self._masked_prediction(inputs, mask)['loss'])
+        """As :meth:`BaseMIM.loss`, without laying the predictions out per
+        token (a ``[B, N, P]`` tensor the loss does not need)."""
+        return dict(loss=self._masked_prediction(inputs, mask)[-1])
 
     def reconstruct(
         self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None
     ) -> Dict[str, torch.Tensor]:
-        """Reconstruct masked cubes.
-
-        Args:
-            inputs (torch.Tensor): Normalised videos ``[B, C, T, H, W]``.
-            mask (torch.Tensor, optional): Bool ``[B, N]``, True = masked,
-                tokens t-major. Defaults to None (drawn by the backbone).
-
-        Returns:
-            dict: ``pred`` ``[B, N, P]`` (the decoder's predictions at the
-            masked tokens, zeros at the visible ones), ``target``
-            ``[B, N, P]``, the ``mask`` ``[B, N]`` used and the scalar
-            ``loss``.
-        """
-        out = self._masked_prediction(inputs, mask)
-        pred_masked, target = out['pred_masked'], out['target']
-        index = out['masked_ids'].unsqueeze(-1).expand_as(pred_masked)
-        pred = torch.zeros_like(target, dtype=pred_masked.dtype).scatter(
-            1, index, pred_masked
+        """As :meth:`BaseMIM.reconstruct` on videos ``[B, C, T, H, W]``,
+        tokens t-major; ``pred`` holds the decoder's predictions at the
+        masked tokens and zeros at the visible ones."""
+        pred_masked, ids, target, mask, loss = self._masked_prediction(
+            inputs, mask
         )
-        return dict(
-            pred=pred, target=target, mask=out['mask'], loss=out['loss']
-        )
+        index = ids.unsqueeze(-1).expand_as(pred_masked)
+        pred = target.new_zeros(target.shape, dtype=pred_masked.dtype)
+        pred = pred.scatter(1, index, pred_masked)
+        return dict(pred=pred, target=target, mask=mask, loss=loss)

@@ -13,6 +13,7 @@ from ..utils import (
     init_vit_weights,
     parse_arch,
     resize_pos_embed,
+    vit_layer_depth,
 )
 from ..utils.conv_blocks import CBlock, ConvPatchEmbed
 from .base_vit import BaseViT
@@ -257,30 +258,14 @@ class BaseConvViT(BaseViT):
     def get_layer_depth(
         self, param_name: str, prefix: str = ''
     ) -> Tuple[int, int]:
-        """Layer depth of a parameter, for layer-wise lr decay.
-
-        The official ConvMAE ``lr_decay``: the embeddings, ``pos_embed``
-        and stages 1-2 are layer 0, ``blocks3.i`` is ``i + 1``, the rest
-        (norms, heads) is last. Works with mmpretrain's
-        ``LearningRateDecayOptimWrapperConstructor``.
-
-        Args:
-            param_name (str): The full parameter name.
-            prefix (str): This backbone's prefix in the model, e.g.
-                ``'backbone.'``. Defaults to ''.
-
-        Returns:
-            Tuple[int, int]: The layer id and the number of depths
-            (``len(blocks3) + 2``).
+        """The official ConvMAE ``lr_decay``: the embeddings and stages 1-2
+        are layer 0, ``blocks3.i`` is ``i + 1``, the rest (norms, heads) is
+        last, of ``len(blocks3) + 2`` (see :meth:`BaseViT.get_layer_depth`).
         """
-        num_depths = self.num_layers[2] + 2
-        if not param_name.startswith(prefix):
-            return num_depths - 1, num_depths
-        name = param_name[len(prefix) :]
-        if name in ('cls_token', 'pos_embed') or name.startswith(
-            ('patch_embed', 'blocks1.', 'blocks2.')
-        ):
-            return 0, num_depths
-        if name.startswith('blocks3.'):
-            return int(name.split('.')[1]) + 1, num_depths
-        return num_depths - 1, num_depths
+        return vit_layer_depth(
+            param_name,
+            prefix,
+            self.num_layers[2],
+            stem_prefixes=('patch_embed', 'blocks1.', 'blocks2.'),
+            blocks_prefix='blocks3.',
+        )

@@ -6,7 +6,7 @@ from typing import Optional, Union
 import torch
 from mmengine.model import BaseModule
 
-from ..utils import check_mask
+from ..utils import check_mask, patchify
 
 __all__ = ['BaseReconstructionHead']
 
@@ -16,14 +16,15 @@ class BaseReconstructionHead(BaseModule):
 
     Not registered. Algorithms use exactly this interface, so a new target
     (pixels, normalised pixels, tokens, features, cubes) is a subclass that
-    writes :meth:`target` and :meth:`loss_from_target`:
+    writes :meth:`loss_from_target` and, unless its targets are the input
+    pixels in patch space, :meth:`target`:
 
     - ``patch_size``: the side of the patches (or cubes) the targets are cut
       into; their row ``i`` belongs to token ``i`` of the mask;
     - ``target(inputs)``: targets of every token ``[B, L, P]`` (or ids
       ``[B, L]``) from the normalised inputs the data preprocessor emits;
     - ``loss_from_target(pred, target, mask, *extra)``: the scalar loss on
-      the masked tokens, ``mask`` bool ``[B, L]`` with True = masked;
+      the masked tokens;
     - ``loss(pred, inputs, mask, *extra)``: the two together;
     - ``norm_pix``: whether predictions are per-patch normalised (the
       visualiser then un-normalises them with the visible patches).
@@ -34,6 +35,8 @@ class BaseReconstructionHead(BaseModule):
     """
 
     norm_pix: bool = False
+    #: What to fix when predictions and targets do not match (the error).
+    shape_hint: str = 'decoder predict_dims and patch_size'
 
     def __init__(
         self,
@@ -44,8 +47,17 @@ class BaseReconstructionHead(BaseModule):
         self.patch_size = patch_size
 
     def target(self, inputs: torch.Tensor) -> torch.Tensor:
-        """The reconstruction target of every token."""
-        raise NotImplementedError
+        """The reconstruction target of every token; here the inputs in
+        patch space.
+
+        Args:
+            inputs (torch.Tensor): Normalised images ``[B, C, H, W]``.
+
+        Returns:
+            torch.Tensor: Targets ``[B, L, p * p * C]``, channel-last inside
+            each patch (:func:`~mmmim.models.utils.patchify`).
+        """
+        return patchify(inputs, self.patch_size)
 
     def loss_from_target(
         self,
@@ -54,7 +66,19 @@ class BaseReconstructionHead(BaseModule):
         mask: torch.Tensor,
         *extra,
     ) -> torch.Tensor:
-        """The scalar loss of ``pred`` against :meth:`target`'s output."""
+        """The loss of ``pred`` against :meth:`target`'s output.
+
+        Args:
+            pred (torch.Tensor): Predictions ``[B, L, P]`` (logits
+                ``[B, L, V]`` for token ids).
+            target (torch.Tensor): Targets ``[B, L, P]`` or ids ``[B, L]``.
+            mask (torch.Tensor): Bool ``[B, L]``, True = masked.
+            *extra: What a head needs besides (e.g. the token ids of
+                predictions of masked tokens only).
+
+        Returns:
+            torch.Tensor: The scalar loss on the masked tokens.
+        """
         raise NotImplementedError
 
     def loss(
@@ -68,19 +92,20 @@ class BaseReconstructionHead(BaseModule):
         :meth:`loss_from_target`."""
         return self.loss_from_target(pred, self.target(inputs), mask, *extra)
 
-    @staticmethod
     def check_pair(
-        pred_shape: tuple,
-        target_shape: tuple,
+        self,
+        pred: torch.Tensor,
         target: torch.Tensor,
         mask: torch.Tensor,
-        hint: str,
+        dims: slice = slice(None),
     ) -> None:
-        """Raise if the compared shapes differ (``hint`` names what to
-        fix) or ``mask`` does not fit the targets."""
-        if tuple(pred_shape) != tuple(target_shape):
+        """Raise if the ``dims`` of the two shapes differ (naming
+        :attr:`shape_hint`) or ``mask`` does not fit ``target[B, L, ...]``.
+        """
+        pred_shape, target_shape = pred.shape[dims], target.shape[dims]
+        if pred_shape != target_shape:
             raise ValueError(
                 f'pred {tuple(pred_shape)} and target {tuple(target_shape)} '
-                f'differ; check the {hint}'
+                f'differ; check the {self.shape_hint}'
             )
         check_mask(mask, target.shape[1], target.shape[0], equal_counts=False)

@@ -8,7 +8,6 @@ import torch
 from mmmim.registry import MODELS
 
 from ..losses import masked_mse_loss
-from ..utils import patchify
 from .base_reconstruction_head import BaseReconstructionHead
 
 __all__ = ['PixelReconstructionHead']
@@ -42,15 +41,9 @@ class PixelReconstructionHead(BaseReconstructionHead):
         self.norm_pix_eps = norm_pix_eps
 
     def target(self, imgs: torch.Tensor) -> torch.Tensor:
-        """Build the reconstruction target.
-
-        Args:
-            imgs (torch.Tensor): Images ``[B, C, H, W]``.
-
-        Returns:
-            torch.Tensor: Targets ``[B, L, p * p * C]``.
-        """
-        target = patchify(imgs, self.patch_size)
+        """Patches ``[B, L, p * p * C]`` of images ``[B, C, H, W]``,
+        normalised per patch when ``norm_pix``."""
+        target = super().target(imgs)
         if self.norm_pix:
             mean = target.mean(dim=-1, keepdim=True)
             var = target.var(dim=-1, keepdim=True, unbiased=True)
@@ -60,21 +53,7 @@ class PixelReconstructionHead(BaseReconstructionHead):
     def loss_from_target(
         self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
     ) -> torch.Tensor:
-        """Loss against a target built by :meth:`target`.
-
-        Args:
-            pred (torch.Tensor): Predictions ``[B, L, P]``.
-            target (torch.Tensor): Targets ``[B, L, P]``.
-            mask (torch.Tensor): Bool ``[B, L]``, True = masked.
-
-        Returns:
-            torch.Tensor: Per-patch MSE averaged over masked patches.
-        """
-        self.check_pair(
-            pred.shape,
-            target.shape,
-            target,
-            mask,
-            'decoder predict_dims and patch_size',
-        )
+        """Per-patch MSE averaged over the masked patches, ``pred`` and
+        ``target`` ``[B, L, P]``, ``mask`` bool ``[B, L]``."""
+        self.check_pair(pred, target, mask)
         return masked_mse_loss(pred, target, mask)

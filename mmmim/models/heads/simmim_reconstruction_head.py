@@ -1,14 +1,13 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """Pixel target and L1 loss of SimMIM."""
 
-from typing import Optional, Tuple, Union
+from typing import Optional, Union
 
 import torch
 
 from mmmim.registry import MODELS
 
 from ..losses import masked_l1_loss
-from ..utils import patchify
 from .base_reconstruction_head import BaseReconstructionHead
 
 __all__ = ['SimMIMReconstructionHead']
@@ -37,6 +36,8 @@ class SimMIMReconstructionHead(BaseReconstructionHead):
         init_cfg (dict | list, optional): Init config. Defaults to None.
     """
 
+    shape_hint = 'decoder encoder_stride and the head patch_size'
+
     def __init__(
         self,
         patch_size: int = 16,
@@ -48,37 +49,12 @@ class SimMIMReconstructionHead(BaseReconstructionHead):
         self.in_channels = in_channels
         self.official_eps = official_eps
 
-    def target(self, imgs: torch.Tensor) -> torch.Tensor:
-        """Build the reconstruction target.
-
-        Args:
-            imgs (torch.Tensor): Images ``[B, C, H, W]``.
-
-        Returns:
-            torch.Tensor: Targets ``[B, L, p * p * C]``.
-        """
-        return patchify(imgs, self.patch_size)
-
     def loss_from_target(
         self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
     ) -> torch.Tensor:
-        """Loss against a target built by :meth:`target`.
-
-        Args:
-            pred (torch.Tensor): Predictions ``[B, L, P]``.
-            target (torch.Tensor): Targets ``[B, L, P]``.
-            mask (torch.Tensor): Bool ``[B, L]``, True = masked.
-
-        Returns:
-            torch.Tensor: The scalar L1 loss.
-        """
-        self.check_pair(
-            pred.shape,
-            target.shape,
-            target,
-            mask,
-            'decoder encoder_stride and the head patch_size',
-        )
+        """The L1 loss, ``pred`` and ``target`` ``[B, L, p * p * C]`` (the
+        default :meth:`target`), ``mask`` bool ``[B, L]``."""
+        self.check_pair(pred, target, mask)
         return masked_l1_loss(
             pred,
             target,
@@ -86,20 +62,3 @@ class SimMIMReconstructionHead(BaseReconstructionHead):
             self.in_channels,
             OFFICIAL_EPS if self.official_eps else 0.0,
         )
-
-    def pixel_mask(
-        self, mask: torch.Tensor, grid: Tuple[int, int]
-    ) -> torch.Tensor:
-        """Upsample a token mask to pixels (the official loss mask).
-
-        Args:
-            mask (torch.Tensor): Bool ``[B, L]`` on the token grid.
-            grid (Tuple[int, int]): The token grid ``(h, w)``.
-
-        Returns:
-            torch.Tensor: Bool ``[B, 1, h * p, w * p]``.
-        """
-        p = self.patch_size
-        pixels = mask.reshape(-1, *grid)
-        pixels = pixels.repeat_interleave(p, 1).repeat_interleave(p, 2)
-        return pixels.unsqueeze(1)

@@ -7,12 +7,11 @@ from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.runner import CheckpointLoader
 
 from mmmim.registry import MODELS
 
 from ..losses import masked_cross_entropy
-from ..utils import build_in_mmmim
+from ..utils import build_in_mmmim, load_pretrained
 from .base_reconstruction_head import BaseReconstructionHead
 
 __all__ = ['TokenReconstructionHead']
@@ -58,6 +57,7 @@ class TokenReconstructionHead(BaseReconstructionHead):
     """
 
     map_pixels_eps = 0.1
+    shape_hint = 'decoder predict_dims'
 
     def __init__(
         self,
@@ -101,18 +101,12 @@ class TokenReconstructionHead(BaseReconstructionHead):
 
     def _load_tokenizer(self, checkpoint: str) -> None:
         """Load the tokenizer weights now, failing on missing keys."""
-        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-        state = ckpt.get('state_dict', ckpt)
-        state = {
-            key[len('module.') :] if key.startswith('module.') else key: value
-            for key, value in state.items()
-        }
-        result = self.tokenizer.load_state_dict(state, strict=False)
-        if result.missing_keys:
+        pretrained = dict(type='Pretrained', checkpoint=checkpoint)
+        missing = load_pretrained(self.tokenizer, pretrained)['missing']
+        if missing:
             raise KeyError(
-                f'tokenizer checkpoint {checkpoint!r} lacks '
-                f'{len(result.missing_keys)} weights, e.g. '
-                f'{result.missing_keys[:5]}. {_DALLE_HINT}'
+                f'tokenizer checkpoint {checkpoint!r} lacks {len(missing)} '
+                f'weights, e.g. {missing[:5]}. {_DALLE_HINT}'
             )
 
     def train(self, mode: bool = True) -> 'TokenReconstructionHead':
@@ -156,17 +150,8 @@ class TokenReconstructionHead(BaseReconstructionHead):
     def loss_from_target(
         self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
     ) -> torch.Tensor:
-        """Loss against tokens from :meth:`target`.
-
-        Args:
-            pred (torch.Tensor): Logits ``[B, L, V]``.
-            target (torch.Tensor): Token ids ``[B, L]``.
-            mask (torch.Tensor): Bool ``[B, L]``, True = masked.
-
-        Returns:
-            torch.Tensor: Cross-entropy averaged over masked tokens.
+        """Cross-entropy averaged over the masked tokens, ``pred`` logits
+        ``[B, L, V]``, ``target`` ids ``[B, L]``, ``mask`` bool ``[B, L]``.
         """
-        self.check_pair(
-            pred.shape[:2], target.shape, target, mask, 'decoder predict_dims'
-        )
+        self.check_pair(pred, target, mask, slice(2))
         return masked_cross_entropy(pred, target, mask)

@@ -68,6 +68,8 @@ class VideoReconstructionHead(BaseReconstructionHead):
         init_cfg (dict | list, optional): Init config. Defaults to None.
     """
 
+    shape_hint = 'decoder patch_size, tubelet_size and in_channels'
+
     def __init__(
         self,
         patch_size: int = 16,
@@ -128,12 +130,6 @@ class VideoReconstructionHead(BaseReconstructionHead):
             torch.Tensor: The mean squared error over masked cubes and
             their values (``nn.MSELoss`` in the official code).
         """
-        self.check_pair(
-            pred.shape[::2],
-            target.shape[::2],
-            target,
-            mask,
-            'decoder patch_size, tubelet_size and in_channels',
-        )
+        self.check_pair(pred, target, mask, slice(None, None, 2))
         selected = gather_tokens(target, masked_ids)
         return F.mse_loss(pred.float(), selected.float())

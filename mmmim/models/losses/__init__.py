@@ -1,6 +1,10 @@
 # Copyright (c) mmmim contributors. All rights reserved.
-from .masked_l1_loss import masked_l1_loss
-from .masked_loss import masked_cross_entropy, masked_mean, masked_mse_loss
+from .masked_loss import (
+    masked_cross_entropy,
+    masked_l1_loss,
+    masked_mean,
+    masked_mse_loss,
+)
 
 __all__ = [
     'masked_cross_entropy',

@@ -28,6 +28,9 @@ class BaseMaskGenerator:
         mask_ratio (float): The fraction of masked tokens, in (0, 1).
     """
 
+    #: The attributes ``repr`` shows.
+    repr_args: Tuple[str, ...] = ('mask_ratio',)
+
     def __init__(self, mask_ratio: float) -> None:
         if not isinstance(mask_ratio, (int, float)) or not (
             0 < mask_ratio < 1
@@ -115,5 +118,20 @@ class BaseMaskGenerator:
         """The masks of :meth:`__call__`; subclasses implement it."""
         raise NotImplementedError
 
+    @staticmethod
+    def noise_ranks(
+        batch_size: int, num_tokens: int, device: Device, generator: Rng
+    ) -> torch.Tensor:
+        """Rank of every token in its row's uniform noise, ``[B, n]``.
+
+        ``ranks < k`` is a uniformly random subset of ``k`` tokens per row:
+        the official ``argsort(noise)[:, :k]`` as a mask.
+        """
+        noise = torch.rand(
+            batch_size, num_tokens, device=device, generator=generator
+        )
+        return torch.argsort(torch.argsort(noise, dim=1), dim=1)
+
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(mask_ratio={self.mask_ratio})'
+        args = ', '.join(f'{k}={getattr(self, k)}' for k in self.repr_args)
+        return f'{type(self).__name__}({args})'

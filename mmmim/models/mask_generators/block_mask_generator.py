@@ -41,6 +41,8 @@ class BlockMaskGenerator(BaseMaskGenerator):
         max_attempts (int): Tries to place one block. Defaults to 10.
     """
 
+    repr_args = ('mask_ratio', 'min_num_patches')
+
     def __init__(
         self,
         mask_ratio: float = 0.75,
@@ -131,9 +133,3 @@ class BlockMaskGenerator(BaseMaskGenerator):
             candidates = np.flatnonzero(flat)
             flat[rng.choice(candidates, -diff, replace=False)] = False
         return flat
-
-    def __repr__(self) -> str:
-        return (
-            f'{type(self).__name__}(mask_ratio={self.mask_ratio}, '
-            f'min_num_patches={self.min_num_patches})'
-        )

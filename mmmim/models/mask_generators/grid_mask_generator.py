@@ -24,6 +24,8 @@ class GridMaskGenerator(BaseMaskGenerator):
         cell_size (int): The cell side ``k``, at least 2. Defaults to 2.
     """
 
+    repr_args = ('cell_size',)
+
     def __init__(self, cell_size: int = 2) -> None:
         if not isinstance(cell_size, int) or cell_size < 2:
             raise ValueError(
@@ -59,6 +61,3 @@ class GridMaskGenerator(BaseMaskGenerator):
         cols = torch.arange(w, device=device) % k == 0
         keep = rows[:, None] & cols[None, :]
         return (~keep).flatten().expand(batch_size, -1).contiguous()
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}(cell_size={self.cell_size})'

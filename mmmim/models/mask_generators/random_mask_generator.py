@@ -35,10 +35,7 @@ class RandomMaskGenerator(BaseMaskGenerator):
         """
         h, w = self.as_grid(grid_size)
         num_visible = h * w - self.num_masked((h, w))
-        noise = torch.rand(
-            batch_size, h * w, device=device, generator=generator
-        )
-        # rank[b, t] = position of token t in the ascending noise order; the
-        # num_visible smallest are kept (official ids_shuffle[:, :len_keep]).
-        rank = torch.argsort(torch.argsort(noise, dim=1), dim=1)
-        return rank >= num_visible
+        # The num_visible lowest noises are kept, as the official
+        # ids_shuffle[:, :len_keep].
+        ranks = self.noise_ranks(batch_size, h * w, device, generator)
+        return ranks >= num_visible

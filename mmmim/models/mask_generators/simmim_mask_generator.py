@@ -60,6 +60,8 @@ class SimMIMMaskGenerator(BaseMaskGenerator):
             ViT-B/16, 4 for Swin). Defaults to 16.
     """
 
+    repr_args = ('mask_ratio', 'mask_patch_size', 'model_patch_size')
+
     def __init__(
         self,
         mask_ratio: float = 0.6,
@@ -145,20 +147,9 @@ class SimMIMMaskGenerator(BaseMaskGenerator):
         """
         coarse = self.coarse_grid(grid_size)
         count = self.num_masked_cells(grid_size)
-        noise = torch.rand(
-            batch_size,
-            coarse[0] * coarse[1],
-            device=device,
-            generator=generator,
+        # A uniform random subset of cells, as the official
+        # permutation()[:count].
+        ranks = self.noise_ranks(
+            batch_size, coarse[0] * coarse[1], device, generator
         )
-        # The `count` cells with the smallest noise: a uniform random
-        # subset, as the official permutation()[:count].
-        rank = torch.argsort(torch.argsort(noise, dim=1), dim=1)
-        return upsample_mask(rank < count, coarse, self.scale)
-
-    def __repr__(self) -> str:
-        return (
-            f'{type(self).__name__}(mask_ratio={self.mask_ratio}, '
-            f'mask_patch_size={self.mask_patch_size}, '
-            f'model_patch_size={self.model_patch_size})'
-        )
+        return upsample_mask(ranks < count, coarse, self.scale)

@@ -102,12 +102,6 @@ class TubeMaskGenerator(BaseMaskGenerator):
         """
         t, h, w = self.as_video_grid(grid_size)
         per_slot = self.num_masked_per_slot((t, h, w))
-        noise = torch.rand(
-            batch_size, h * w, device=device, generator=generator
-        )
-        # A uniformly random subset of per_slot positions: those whose
-        # noise ranks among the per_slot smallest.
-        rank = torch.argsort(torch.argsort(noise, dim=1), dim=1)
-        slot_mask = rank < per_slot
+        ranks = self.noise_ranks(batch_size, h * w, device, generator)
         # t-major tokens: the slot pattern repeats along the token axis.
-        return slot_mask.repeat(1, t)
+        return (ranks < per_slot).repeat(1, t)

@@ -14,6 +14,8 @@ def vit_layer_depth(
     prefix: str,
     num_layers: int,
     embedding_names: Sequence[str] = EMBEDDING_NAMES,
+    stem_prefixes: Tuple[str, ...] = ('patch_embed',),
+    blocks_prefix: str = 'blocks.',
 ) -> Tuple[int, int]:
     """Layer id of a parameter, as the official MAE / SimMIM / VideoMAE
     ``lr_decay`` assign it (mmpretrain's ``get_layer_depth`` contract).
@@ -29,6 +31,10 @@ def vit_layer_depth(
         num_layers (int): Blocks of the backbone.
         embedding_names (Sequence[str]): Names at layer 0 besides
             ``patch_embed.*``. Defaults to the tokens and ``pos_embed``.
+        stem_prefixes (Tuple[str, ...]): Module prefixes at layer 0.
+            Defaults to ``('patch_embed',)``.
+        blocks_prefix (str): Prefix of the counted blocks. Defaults to
+            ``'blocks.'``.
 
     Returns:
         Tuple[int, int]: The layer id and the number of depths
@@ -38,8 +44,8 @@ def vit_layer_depth(
     if not param_name.startswith(prefix):
         return num_depths - 1, num_depths
     name = param_name[len(prefix) :]
-    if name in embedding_names or name.startswith('patch_embed'):
+    if name in embedding_names or name.startswith(stem_prefixes):
         return 0, num_depths
-    if name.startswith('blocks.'):
+    if name.startswith(blocks_prefix):
         return int(name.split('.')[1]) + 1, num_depths
     return num_depths - 1, num_depths
