@@ -1,14 +1,28 @@
 # Copyright (c) mmmim contributors. All rights reserved.
-"""Shared pieces of the ``tools/model_converters/*_to_mmmim.py`` scripts."""
+"""The shared machinery of the checkpoint converters.
+
+A converter (``mmmim/utils/converters/<method>.py``) is a table of rename
+rules plus the checks and geometry that are specific to its method; this
+module loads official checkpoints safely, applies the rules, names the keys
+no rule knows, and writes the result atomically. The command lines in
+``tools/model_converters/`` are :func:`run_converter` on a converter.
+"""
 
 import argparse
 import os
 import os.path as osp
-from typing import Any, Dict, Iterable, Optional
+import pickle
+import re
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 from .safe_checkpoint import safe_torch_load
+
+#: ``(pattern, replacement)``: a key that ``re.match``-es ``pattern`` has the
+#: matched part replaced by ``match.expand(replacement)`` (the rest of the
+#: key is kept); a replacement of None drops the key.
+Rule = Tuple[str, Optional[str]]
 
 
 def load_official_checkpoint(path: str, trust: bool = False) -> Dict:
@@ -51,8 +65,48 @@ def unwrap_state_dict(ckpt: Any, source: str = 'checkpoint') -> Dict:
     )
 
 
+def rename_keys(
+    state_dict: Dict[str, torch.Tensor],
+    rules: Sequence[Rule],
+    source: str = 'checkpoint',
+    hint: str = '',
+    transform: Optional[Callable[[str, torch.Tensor], torch.Tensor]] = None,
+) -> Dict[str, torch.Tensor]:
+    """Apply the first matching :data:`Rule` to every key.
+
+    Args:
+        state_dict (dict): Official weights (flat).
+        rules (Sequence[Rule]): Ordered ``(pattern, replacement)`` pairs.
+        source (str): Name used in error messages.
+        hint (str): Appended to the error about unknown keys.
+        transform (Callable, optional): ``transform(new_key, value)``
+            returns the value to store (e.g. reordered weights).
+
+    Returns:
+        dict: The renamed weights (copies), in the order of ``state_dict``.
+
+    Raises:
+        KeyError: Naming the keys no rule matches.
+    """
+    converted, unknown = {}, []
+    for key, value in state_dict.items():
+        for pattern, replacement in rules:
+            match = re.match(pattern, key)
+            if match and replacement is not None:
+                new_key = match.expand(replacement) + key[match.end() :]
+                if transform is not None:
+                    value = transform(new_key, value)
+                converted[new_key] = value.clone()
+            if match:
+                break
+        else:
+            unknown.append(key)
+    reject_unknown_keys(unknown, source, hint)
+    return converted
+
+
 def reject_unknown_keys(
-    keys: Iterable[str], source: str, hint: str = ''
+    keys: Sequence[str], source: str, hint: str = ''
 ) -> None:
     """Raise a KeyError that names keys the converter does not know."""
     keys = sorted(keys)
@@ -61,6 +115,15 @@ def reject_unknown_keys(
         raise KeyError(
             f'{source}: {len(keys)} unexpected key(s): {shown}. {hint}'.strip()
         )
+
+
+def count_blocks(state_dict: Dict, prefix: str) -> int:
+    """``1 +`` the largest index ``i`` of the keys ``prefix + 'i.*'``."""
+    depth = prefix.count('.')
+    return 1 + max(
+        (int(k.split('.')[depth]) for k in state_dict if k.startswith(prefix)),
+        default=-1,
+    )
 
 
 def save_converted(
@@ -73,3 +136,42 @@ def save_converted(
     tmp = dst + '.partial'
     torch.save(dict(state_dict=state_dict, meta=meta or {}), tmp)
     os.replace(tmp, dst)
+
+
+def run_converter(
+    converter: Any, doc: str, argv: Optional[List[str]] = None
+) -> None:
+    """The command line ``SRC DST [--trust]`` of a converter module.
+
+    Args:
+        converter (module): Provides ``convert(state_dict, source) ->
+            (state_dict, meta)`` and ``summary(state_dict, meta) -> str``
+            (printed), optionally ``TRUST_HINT`` (added to the refusal of
+            a pickled file).
+        doc (str): The script's docstring; its first line describes it.
+        argv (list, optional): Arguments. Defaults to ``sys.argv``.
+    """
+    parser = argparse.ArgumentParser(description=doc.split('\n')[0])
+    parser.add_argument('src', help='official checkpoint')
+    parser.add_argument('dst', help='output file')
+    parser.add_argument(
+        '--trust',
+        action='store_true',
+        help='allow full unpickling of SRC (only for files you trust)',
+    )
+    args = parser.parse_args(argv)
+    if osp.isfile(args.dst) and osp.isfile(args.src):
+        if osp.samefile(args.src, args.dst):
+            parser.error(f'DST {args.dst!r} is SRC: give another file.')
+    try:
+        state_dict = load_official_checkpoint(args.src, trust=args.trust)
+    except pickle.UnpicklingError as error:
+        hint = getattr(converter, 'TRUST_HINT', '')
+        if not hint:
+            raise
+        raise pickle.UnpicklingError(f'{error}\n{hint}') from None
+    converted, meta = converter.convert(state_dict, args.src)
+    meta['converted_from'] = args.src.rsplit('/', 1)[-1]
+    save_converted(converted, args.dst, meta)
+    summary = converter.summary(converted, meta)
+    print(f'Converted {len(converted)} tensors ({summary}) to {args.dst}')

@@ -1,34 +1,14 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """The FLOP formulas and MFU arithmetic of the training benchmark
-(tools/analysis_tools/benchmark.py), against the published figures."""
-
-import sys
-from types import SimpleNamespace
+(tools/analysis_tools/benchmark.py, mmmim.analysis), against the published
+figures."""
 
 import pytest
 import torch
 
-from .conftest import REPO_ROOT
+from mmmim.analysis import benchmark, benchmark_methods, flops
 
-TOOLS = str(REPO_ROOT / 'tools' / 'analysis_tools')
 G = 1e9
-
-
-@pytest.fixture(scope='module')
-def tools():
-    """The benchmark's modules, imported as benchmark.py imports them."""
-    saved = list(sys.path)
-    sys.path.insert(0, TOOLS)
-    try:
-        import benchmark
-        import benchmark_common
-        import mim_flops
-
-        yield SimpleNamespace(
-            flops=mim_flops, common=benchmark_common, main=benchmark
-        )
-    finally:
-        sys.path[:] = saved
 
 
 def _mae(flops, img, patch, dims, layers, ddims, dlayers, **kwargs):
@@ -38,10 +18,10 @@ def _mae(flops, img, patch, dims, layers, ddims, dlayers, **kwargs):
     )  # fmt: skip
 
 
-def test_mae_vit_b16_known_answer(tools):
+def test_mae_vit_b16_known_answer():
     """performance.md section 1: 9.78 GMAC = 19.6 GFLOP forward,
     58.7 GFLOP per image per training step; the parts as tabulated."""
-    f = tools.flops
+    f = flops
     macs = _mae(f, 224, 16, 768, 12, 512, 8)
     assert macs / G == pytest.approx(9.78, abs=0.005)
     assert 2 * macs / G == pytest.approx(19.6, abs=0.05)
@@ -62,19 +42,19 @@ def test_mae_vit_b16_known_answer(tools):
         ((112, 16, 768, 12, 512, 8), 2.44),  # B112
     ],
 )
-def test_other_mae_sizes(tools, args, gmac):
-    assert _mae(tools.flops, *args) / G == pytest.approx(gmac, rel=0.005)
+def test_other_mae_sizes(args, gmac):
+    assert _mae(flops, *args) / G == pytest.approx(gmac, rel=0.005)
 
 
-def test_mae_l_train_step(tools):
-    f = tools.flops
+def test_mae_l_train_step():
+    f = flops
     macs = _mae(f, 224, 16, 1024, 24, 512, 8)
     assert f.train_flops(macs) / G == pytest.approx(124.5, abs=0.05)
 
 
-def test_simmim_and_convmae_relative_to_mae_b(tools):
+def test_simmim_and_convmae_relative_to_mae_b():
     """SimMIM ViT-B 17.7 GMAC (1.81 x MAE-B); ConvMAE-B 1.76 x MAE-B."""
-    f = tools.flops
+    f = flops
     mae_b = _mae(f, 224, 16, 768, 12, 512, 8)
     simmim = f.simmim_vit_forward_macs(224)
     assert simmim / G == pytest.approx(17.7, abs=0.05)
@@ -82,17 +62,17 @@ def test_simmim_and_convmae_relative_to_mae_b(tools):
     assert f.convmae_forward_macs() / mae_b == pytest.approx(1.76, abs=0.02)
 
 
-def test_swin_b_matches_its_published_cost(tools):
+def test_swin_b_matches_its_published_cost():
     """Swin-B at 224 px, window 7: 15.4 GMAC (Swin paper, with its
     classifier); the SimMIM decoder replaces the classifier."""
-    macs = tools.flops.swin_forward_macs(224, window_size=7)
+    macs = flops.swin_forward_macs(224, window_size=7)
     assert macs / G == pytest.approx(15.4, rel=0.02)
 
 
-def test_mfu_arithmetic_reproduces_the_h200_table(tools):
+def test_mfu_arithmetic_reproduces_the_h200_table():
     """performance.md section 5: 2,395.7 img/s -> 14.2 % and
     4,838.4 img/s -> 28.7 % of 989.4 TFLOP/s for MAE-B."""
-    f = tools.flops
+    f = flops
     per_img = f.train_flops(_mae(f, 224, 16, 768, 12, 512, 8))
     peak = f.device_peak_tflops('NVIDIA H200')
     assert peak == 989.4
@@ -104,29 +84,32 @@ def test_mfu_arithmetic_reproduces_the_h200_table(tools):
     assert rate / per_img == pytest.approx(8429, abs=1)
 
 
-def test_peak_lookup_and_missing_peak(tools):
-    f = tools.flops
+def test_peak_lookup_and_missing_peak():
+    f = flops
     assert f.device_peak_tflops('NVIDIA H100 PCIe') == 756.0
     assert f.device_peak_tflops('NVIDIA A100-SXM4-80GB') == 312.0
     assert f.device_peak_tflops('cpu') is None
     assert f.mfu(1.0, None) is None
-    assert tools.main.peak_for(torch.device('cpu'), None) is None
-    assert tools.main.peak_for(torch.device('cpu'), 2.0) == 2.0
+    assert benchmark.peak_for(torch.device('cpu'), None) is None
+    assert benchmark.peak_for(torch.device('cpu'), 2.0) == 2.0
 
 
-def test_methods_are_discovered(tools):
-    assert {'mae', 'simmim', 'convmae'} <= set(tools.main.available_methods())
-    assert 'common' not in tools.main.available_methods()
+def test_methods_are_registered():
+    methods = benchmark_methods.METHODS
+    assert set(methods) == {'mae', 'simmim', 'convmae', 'videomae'}
+    assert (
+        methods['videomae'].unit == 'clip' and 'B112' in methods['mae'].sizes
+    )
 
 
 def _seeded() -> torch.Generator:
     return torch.Generator().manual_seed(0)
 
 
-def test_run_and_report_a_tiny_comparison(tools, capsys):
+def test_run_and_report_a_tiny_comparison(capsys):
     """The driver end to end on two tiny models: paired ratios, and the
     reported TFLOP/s and MFU follow from the median step time."""
-    common = tools.common
+    common = benchmark
 
     def spec(name):
         return common.Spec(
@@ -140,14 +123,16 @@ def test_run_and_report_a_tiny_comparison(tools, capsys):
     comparison = common.Comparison(
         'tiny', spec('ref'), spec('ours'), share_weights=True
     )
-    result = common.run(comparison, 4, 3, 1, torch.device('cpu'))
+    setting = common.settings_for(torch.device('cpu'))['equal-fp32']
+    result = common.run(comparison, 4, 3, 1, torch.device('cpu'), setting)
     assert len(result.ratios) == 3
     numbers = common.report(result, peak_tflops=2.0, unit='img')
     out = capsys.readouterr().out
-    assert 'speed-up of mmmim' in out and 'saved MiB' in out
+    assert '== tiny, equal-fp32 ==' in out and 'saved MiB' in out
+    assert 'speed-up of mmmim' in out
     # Same weights, same inputs: the first losses agree exactly.
     assert 'relative difference 0.0e+00' in out and ': OK)' in out
-    ours = numbers['ours']
+    ours = numbers['ours (fp32, fused AdamW)']
     assert ours['tflops'] == pytest.approx(4e9 / ours['step_ms'] / 1e9)
     assert ours['mfu'] == pytest.approx(ours['tflops'] / 2.0)
     assert ours['rate'] == pytest.approx(4000 / ours['step_ms'])

@@ -4,23 +4,17 @@
 weights, clips and masks, synchronises with the host where mmmim does not,
 and the FLOP count follows the formula."""
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools')
-)
-import benchmark_videomae as bench  # noqa: E402
+from mmmim.analysis import benchmark_methods as bench
 
 
 def test_official_style_loss_equals_mmmim_loss():
-    model = bench.build_mmmim(32)
-    videos = bench._videos(32)(2)
-    mask = bench._masks(2, 32)
-    official = bench.official_style_loss(model, videos, mask)
+    model = bench.build_videomae(32)
+    videos = bench.seeded_inputs(3, bench.FRAMES, 32, 32)(2)
+    mask = bench.tube_masks(2, 32)
+    official = bench.official_videomae_loss(model, videos, mask)
     mmmim = model.loss(videos, mask)['loss']
     torch.testing.assert_close(official, mmmim, rtol=1e-5, atol=1e-6)
 
@@ -47,7 +41,9 @@ def test_flops_follow_the_formula():
         + 4 * block(1568, 384)
         + 1408 * 384 * 1536
     )
-    assert bench.forward_macs(224) == pytest.approx(expected, rel=1e-12)
+    assert bench.videomae_forward_macs(224) == pytest.approx(
+        expected, rel=1e-12
+    )
 
 
 def test_too_few_pairs_are_refused_before_timing():

@@ -11,6 +11,10 @@ import torch
 import torch.nn.functional as F
 
 from mmmim.models import SimMIMViT
+from mmmim.utils.converters.simmim import (
+    unfold_order_vector,
+    unfold_order_weight,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = dict(embed_dims=32, num_layers=2, num_heads=4, feedforward_channels=64)
@@ -25,7 +29,7 @@ def converter():
     return module
 
 
-def test_patch_merging_reorder_matches_official(converter):
+def test_patch_merging_reorder_matches_official():
     """Official concat(x0, x1, x2, x3) merging == mmcv's Unfold merging
     with the converted weights."""
     from mmcv.cnn.bricks.transformer import PatchMerging
@@ -52,9 +56,9 @@ def test_patch_merging_reorder_matches_official(converter):
     ours = PatchMerging(dims, 2 * dims, norm_cfg=dict(type='LN'))
     ours.load_state_dict(
         {
-            'reduction.weight': converter.unfold_order_weight(weight),
-            'norm.weight': converter.unfold_order_vector(norm_w),
-            'norm.bias': converter.unfold_order_vector(norm_b),
+            'reduction.weight': unfold_order_weight(weight),
+            'norm.weight': unfold_order_vector(norm_w),
+            'norm.bias': unfold_order_vector(norm_b),
         }
     )
     out, shape = ours(x, (h, w))

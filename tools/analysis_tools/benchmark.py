@@ -6,9 +6,10 @@ Every step (forward, backward, AdamW) is seeded and the two sides are
 interleaved ABBA so that drift cancels; the headline is the median of
 per-pair time ratios (reference / mmmim, > 1 means mmmim is faster). Per
 side it prints the step time, images (clips) per second, the achieved
-TFLOP/s from the FLOP formulas of ``mim_flops.py`` (a training step = 3
-forward passes), the MFU against the device's dense bf16 peak (looked up
-from the GPU's name, or ``--peak-tflops``; n/a on a CPU without it) and
+TFLOP/s from the FLOP formulas of ``mmmim.analysis.flops`` (a training
+step = 3 forward passes), the MFU against the device's dense bf16 peak
+(looked up from the GPU's name, or ``--peak-tflops``; n/a on a CPU
+without it) and
 memory: the peak allocated memory of the step on CUDA (less the other
 side's resident weights and optimizer states), the bytes saved for the
 backward pass on a CPU.
@@ -26,10 +27,10 @@ CPU protocol (performance notes, section 9): one thread, CPU process
 time, fixed input, 3 warm-up steps, >= 8 pairs. On CUDA: CUDA events,
 one synchronisation per step.
 
-Methods are modules ``benchmark_<method>.py`` next to this file (see
-``benchmark_common.py`` for what they provide): ``mae`` (vs mmpretrain's
-MAE), ``simmim`` (vs mmpretrain's SimMIM Swin-B), ``convmae`` (vs the same
-model in fp32, channels-first).
+Methods are the entries of ``mmmim.analysis.benchmark_methods.METHODS``:
+``mae`` (vs mmpretrain's MAE), ``simmim`` (vs mmpretrain's SimMIM Swin-B),
+``convmae`` (vs the same model, channels-first), ``videomae`` (vs the
+official boolean-indexing formulation).
 
 Usage::
 
@@ -39,59 +40,18 @@ Usage::
 """
 
 import argparse
-import importlib
 import os
 import sys
-from pathlib import Path
-from typing import Dict, List, Optional
 
 import torch
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from benchmark_common import Setting, report, run  # noqa: E402
-from mim_flops import device_peak_tflops  # noqa: E402
-
-SETTING_NAMES = ('default', 'equal-fp32', 'equal-bf16')
-
-
-def available_methods() -> List[str]:
-    """``<method>`` of every ``benchmark_<method>.py`` here."""
-    return sorted(
-        path.stem[len('benchmark_') :]
-        for path in HERE.glob('benchmark_*.py')
-        if path.stem != 'benchmark_common'
-    )
-
-
-def settings_for(device: torch.device) -> Dict[str, Setting]:
-    """The three settings on ``device``."""
-    bf16 = torch.bfloat16
-    # mmpretrain's default recipe: fp16 AMP with torch's default AdamW
-    # (foreach on CUDA); on a CPU its AmpOptimWrapper cannot start: fp32.
-    reference_amp = torch.float16 if device.type == 'cuda' else None
-    return {
-        'default': Setting(
-            'default', ('default', reference_amp), ('fused', bf16)
-        ),
-        'equal-fp32': Setting('equal-fp32', ('fused', None), ('fused', None)),
-        'equal-bf16': Setting('equal-bf16', ('fused', bf16), ('fused', bf16)),
-    }
-
-
-def peak_for(device: torch.device, given: Optional[float]) -> Optional[float]:
-    """``--peak-tflops``, else the listed peak of the GPU, else None."""
-    if given:
-        return given
-    if device.type == 'cuda':
-        return device_peak_tflops(torch.cuda.get_device_name(device))
-    return None
+from mmmim.analysis import benchmark as bench
+from mmmim.analysis.benchmark_methods import METHODS
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--method', default='mae', choices=available_methods())
+    parser.add_argument('--method', default='mae', choices=sorted(METHODS))
     parser.add_argument('--size', default='B112')
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--pairs', type=int, default=8)
@@ -101,8 +61,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--settings',
         nargs='+',
-        default=list(SETTING_NAMES),
-        choices=SETTING_NAMES,
+        default=list(bench.SETTING_NAMES),
+        choices=bench.SETTING_NAMES,
     )
     parser.add_argument(
         '--compile',
@@ -126,15 +86,15 @@ def main() -> None:
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
-    method = importlib.import_module(f'benchmark_{args.method}')
-    if args.size not in method.SIZES:
+    method = METHODS[args.method]
+    if args.size not in method.sizes:
         raise SystemExit(
-            f'--method {args.method} supports --size {list(method.SIZES)}'
+            f'--method {args.method} supports --size {list(method.sizes)}'
         )
     import mmpretrain
     import timm
 
-    peak = peak_for(device, args.peak_tflops)
+    peak = bench.peak_for(device, args.peak_tflops)
     name = (
         torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'
     )
@@ -147,22 +107,20 @@ def main() -> None:
         f'TIMM_FUSED_ATTN={os.environ.get("TIMM_FUSED_ATTN", "default")}, '
         f'load average {os.getloadavg()[0]:.2f}'
     )
-    unit = getattr(method, 'UNIT', 'img')
     compile_cfg = dict() if args.compile else None
-    settings = settings_for(device)
+    settings = bench.settings_for(device)
     for setting_name in args.settings:
-        for comparison in method.comparisons(
-            args.size, args.batch, settings[setting_name]
-        ):
-            result = run(
+        for comparison in method.comparisons(args.size, args.batch):
+            result = bench.run(
                 comparison,
                 args.batch,
                 args.pairs,
                 args.warmup,
                 device,
+                settings[setting_name],
                 compile_cfg,
             )
-            report(result, peak, unit)
+            bench.report(result, peak, method.unit)
             sys.stdout.flush()
 
 

@@ -21,8 +21,9 @@ As in fvcore and mmengine, one multiply-accumulate counts as one "flop"
 rule for ``scaled_dot_product_attention``; this tool adds one (the two
 matrix products ``Q K^T`` and ``A V``) so that SDPA attention is counted
 like explicit attention. For an MAE ViT the count is printed next to the
-closed form: per block ``4 N d^2 + 2 N d f + 2 N^2 d``
-(``12 N d^2 + 2 N^2 d`` for an MLP ratio of 4).
+closed form of ``mmmim.analysis.flops`` (the formulas of ``benchmark.py``):
+per block ``4 N d^2 + 2 N d f + 2 N^2 d`` (``12 N d^2 + 2 N^2 d`` for an
+MLP ratio of 4).
 """
 
 import argparse
@@ -32,6 +33,8 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.config import Config, DictAction
+
+from mmmim.analysis.flops import mae_macs
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -210,19 +213,9 @@ def analyse(model: nn.Module, shape: Tuple[int, ...]) -> Dict[str, Any]:
     )
 
 
-def _block_macs(tokens: int, dims: int, ffn: int) -> float:
-    """MACs of one pre-norm transformer block on ``tokens`` tokens."""
-    return (
-        4 * tokens * dims**2 + 2 * tokens * dims * ffn + 2 * tokens**2 * dims
-    )
-
-
 def mae_formula(model: nn.Module, shape: Tuple[int, int]) -> Optional[dict]:
-    """The closed-form MACs of an MAE ViT.
-
-    Patch embedding on all ``L`` patches; the encoder on the visible
-    tokens plus cls; the decoder embedding on those; the decoder blocks and
-    prediction on ``1 + L`` tokens.
+    """The closed-form MACs of an MAE ViT: :func:`mmmim.analysis.flops.
+    mae_macs` with the model's geometry and visible-token count.
 
     Args:
         model (nn.Module): The model; only an ``MAEViT`` backbone with an
@@ -237,31 +230,26 @@ def mae_formula(model: nn.Module, shape: Tuple[int, int]) -> Optional[dict]:
     neck = getattr(model, 'neck', None)
     if type(backbone).__name__ != 'MAEViT':
         return None
-    if type(neck).__name__ != 'MAEDecoder':
+    if type(neck).__name__ != 'MAEDecoder' or backbone.encoder_mask_token:
         return None
-    if backbone.encoder_mask_token:
-        return None
-    patch = backbone.patch_size
-    num_patches = (shape[0] // patch) * (shape[1] // patch)
-    num_masked = backbone.mask_generator.num_masked(
-        (shape[0] // patch, shape[1] // patch)
-    )
-    enc_tokens = 1 + num_patches - num_masked
-    dims = backbone.embed_dims
-    enc_ffn = backbone.blocks[0].mlp.fc1.out_features
-    in_chans = backbone.patch_embed.proj.in_channels
-    encoder = num_patches * dims * patch * patch * in_chans + len(
-        backbone.blocks
-    ) * _block_macs(enc_tokens, dims, enc_ffn)
+    patch, dims = backbone.patch_size, backbone.embed_dims
+    grid = (shape[0] // patch, shape[1] // patch)
     dec_dims = neck.decoder_embed.out_features
-    dec_ffn = neck.decoder_blocks[0].mlp.fc1.out_features
-    dec_tokens = 1 + num_patches
-    decoder = (
-        enc_tokens * dims * dec_dims
-        + len(neck.decoder_blocks) * _block_macs(dec_tokens, dec_dims, dec_ffn)
-        + dec_tokens * dec_dims * neck.predict_dims
+    parts = mae_macs(
+        num_patches=grid[0] * grid[1],
+        patch_pixels=patch * patch * backbone.patch_embed.proj.in_channels,
+        dims=dims,
+        layers=len(backbone.blocks),
+        decoder_dims=dec_dims,
+        decoder_layers=len(neck.decoder_blocks),
+        mlp_ratio=backbone.blocks[0].mlp.fc1.out_features / dims,
+        decoder_mlp_ratio=neck.decoder_blocks[0].mlp.fc1.out_features
+        / dec_dims,
+        num_visible=grid[0] * grid[1]
+        - backbone.mask_generator.num_masked(grid),
+        predict_dims=neck.predict_dims,
     )
-    return dict(backbone=encoder, neck=decoder, total=encoder + decoder)
+    return dict(parts, total=parts['backbone'] + parts['neck'])
 
 
 def report(result: dict, formula: Optional[dict], shape: tuple) -> str:

@@ -9,25 +9,13 @@ norms, softmax and element-wise work are left out. One MAC is 2 FLOPs and
 a training step (forward, backward, optimizer) is counted as 3 forward
 passes. The results reproduce the published figures: MAE ViT-B/16 at
 224 px is 9.78 GMAC forward, 58.7 GFLOP per image per training step.
+``tools/analysis_tools/get_flops.py`` checks them against a traced count.
 
 MFU = achieved FLOP/s / the device's dense bf16 (or fp16) peak.
 """
 
 import math
-from typing import Optional, Sequence
-
-__all__ = [
-    'block_macs',
-    'mae_forward_macs',
-    'simmim_vit_forward_macs',
-    'swin_forward_macs',
-    'convmae_forward_macs',
-    'train_flops',
-    'achieved_tflops',
-    'mfu',
-    'device_peak_tflops',
-    'PEAK_TFLOPS',
-]
+from typing import Dict, Optional, Sequence
 
 #: Dense bf16/fp16 tensor-core peaks in TFLOP/s (no sparsity), from the
 #: vendors' datasheets; matched in this order against the device name.
@@ -43,21 +31,12 @@ PEAK_TFLOPS = (
 
 
 def block_macs(tokens: int, dims: int, mlp_ratio: float = 4.0) -> float:
-    """MAC of one pre-norm transformer block.
-
-    Args:
-        tokens (int): Sequence length ``N``.
-        dims (int): Width ``d``.
-        mlp_ratio (float): Hidden width of the MLP over ``d``.
-            Defaults to 4.
-
-    Returns:
-        float: ``(4 + 2 * mlp_ratio) N d^2 + 2 N^2 d``.
-    """
+    """MAC of one pre-norm transformer block of width ``dims`` on
+    ``tokens`` tokens: ``(4 + 2 * mlp_ratio) N d^2 + 2 N^2 d``."""
     return (4 + 2 * mlp_ratio) * tokens * dims**2 + 2 * tokens**2 * dims
 
 
-def mae_forward_macs(
+def mae_macs(
     num_patches: int,
     patch_pixels: int,
     dims: int,
@@ -68,43 +47,43 @@ def mae_forward_macs(
     cls_token: bool = True,
     predict_all: bool = True,
     mlp_ratio: float = 4.0,
-) -> float:
-    """Forward MAC of MAE-style pre-training (MAE, VideoMAE).
+    decoder_mlp_ratio: Optional[float] = None,
+    num_visible: Optional[int] = None,
+    predict_dims: Optional[int] = None,
+) -> Dict[str, float]:
+    """Forward MAC of MAE-style pre-training (MAE, VideoMAE) by part.
 
-    The patch embedding runs on every patch, the encoder on the visible
-    ones (``int(L * (1 - mask_ratio))``, plus the class token), the
-    decoder on all tokens and the prediction layer on all of them
-    (``predict_all``, MAE) or on the masked ones only (VideoMAE).
-
-    Args:
-        num_patches (int): Patches (or tubes) per sample ``L``.
-        patch_pixels (int): Values per patch: ``C * p * p`` (times the
-            tubelet length for videos).
-        dims (int): Encoder width.
-        layers (int): Encoder blocks.
-        decoder_dims (int): Decoder width.
-        decoder_layers (int): Decoder blocks.
-        mask_ratio (float): Masked fraction. Defaults to 0.75.
-        cls_token (bool): Whether encoder and decoder carry a class
-            token. Defaults to True.
-        predict_all (bool): Predict every patch (else the masked ones).
-            Defaults to True.
-        mlp_ratio (float): MLP ratio of all blocks. Defaults to 4.
+    The patch embedding runs on all ``num_patches`` patches (or tubes) of
+    ``patch_pixels`` values, the encoder (``layers`` blocks of width
+    ``dims``) on the ``num_visible`` ones (default ``int(L * (1 -
+    mask_ratio))``, as the official masking) plus the class token
+    (``cls_token``), the decoder on all tokens and the prediction layer
+    (``predict_dims`` outputs, default ``patch_pixels``) on all of them
+    (``predict_all``, MAE: the class token included) or on the masked ones
+    only (VideoMAE). ``decoder_mlp_ratio`` defaults to ``mlp_ratio``.
 
     Returns:
-        float: MAC per sample.
+        dict: ``backbone`` (patch embedding and encoder) and ``neck``
+        (decoder embedding, blocks and prediction) MAC per sample.
     """
-    visible = int(num_patches * (1 - mask_ratio))
+    if num_visible is None:
+        num_visible = int(num_patches * (1 - mask_ratio))
     extra = 1 if cls_token else 0
-    enc_tokens, dec_tokens = visible + extra, num_patches + extra
-    predicted = num_patches if predict_all else num_patches - visible
-    return (
-        num_patches * patch_pixels * dims
-        + layers * block_macs(enc_tokens, dims, mlp_ratio)
-        + enc_tokens * dims * decoder_dims
-        + decoder_layers * block_macs(dec_tokens, decoder_dims, mlp_ratio)
-        + predicted * decoder_dims * patch_pixels
+    enc_tokens, dec_tokens = num_visible + extra, num_patches + extra
+    predicted = dec_tokens if predict_all else num_patches - num_visible
+    dec_ratio = mlp_ratio if decoder_mlp_ratio is None else decoder_mlp_ratio
+    return dict(
+        backbone=num_patches * patch_pixels * dims
+        + layers * block_macs(enc_tokens, dims, mlp_ratio),
+        neck=enc_tokens * dims * decoder_dims
+        + decoder_layers * block_macs(dec_tokens, decoder_dims, dec_ratio)
+        + predicted * decoder_dims * (predict_dims or patch_pixels),
     )
+
+
+def mae_forward_macs(*args, **kwargs) -> float:
+    """The total of :func:`mae_macs` (same arguments)."""
+    return sum(mae_macs(*args, **kwargs).values())
 
 
 def simmim_vit_forward_macs(
@@ -114,20 +93,9 @@ def simmim_vit_forward_macs(
     layers: int = 12,
     in_channels: int = 3,
 ) -> float:
-    """Forward MAC of SimMIM with a ViT: the encoder sees every token (mask
-    tokens in place of the masked patches) and a 1x1 convolution predicts
-    the ``p x p`` pixels of each token.
-
-    Args:
-        img_size (int): Image side.
-        patch_size (int): Patch side = encoder stride. Defaults to 16.
-        dims (int): Width. Defaults to 768.
-        layers (int): Blocks. Defaults to 12.
-        in_channels (int): Image channels. Defaults to 3.
-
-    Returns:
-        float: MAC per image.
-    """
+    """Forward MAC of SimMIM with a ViT (ViT-B/16 by default): the encoder
+    sees every token (mask tokens in place of the masked patches) and a
+    1x1 convolution predicts the ``p x p`` pixels of each token."""
     patches = (img_size // patch_size) ** 2
     pixels = in_channels * patch_size**2
     return (
@@ -145,24 +113,14 @@ def swin_forward_macs(
     patch_size: int = 4,
     in_channels: int = 3,
 ) -> float:
-    """Forward MAC of SimMIM with a Swin encoder and its linear decoder.
+    """Forward MAC of SimMIM with a Swin encoder (Swin-B by default) and
+    its linear decoder.
 
     Stage ``i`` has width ``dims * 2^i`` on a grid halved per stage;
     window attention costs ``2 N M^2 d`` for windows of ``M x M`` tokens
     (the window shrinks to the grid where the grid is smaller); patch
     merging is a ``4d -> 2d`` linear on a quarter of the tokens. The
     decoder predicts ``32 x 32`` pixels per last-stage token.
-
-    Args:
-        img_size (int): Image side.
-        dims (int): Width of stage 1. Defaults to 128 (Swin-B).
-        depths (Sequence[int]): Blocks per stage. Defaults to Swin-B's.
-        window_size (int): Window side. Defaults to 6.
-        patch_size (int): Patch side. Defaults to 4.
-        in_channels (int): Image channels. Defaults to 3.
-
-    Returns:
-        float: MAC per image.
     """
     side = img_size // patch_size
     macs = side**2 * in_channels * patch_size**2 * dims
@@ -191,27 +149,13 @@ def convmae_forward_macs(
     kernel_size: int = 5,
     in_channels: int = 3,
 ) -> float:
-    """Forward MAC of ConvMAE pre-training.
+    """Forward MAC of ConvMAE pre-training (ConvMAE-B by default).
 
     Stages 1 and 2 are dense convolution blocks (1x1 conv, masked
     depthwise ``k x k`` conv, 1x1 conv, 1x1-conv MLP with ratio 4:
     ``10 d^2 + k^2 d`` per pixel); stage 3 runs transformer blocks on the
     visible tokens only; stride convolutions map stages 1 and 2 onto the
     stage-3 grid; the decoder is MAE's without a class token.
-
-    Args:
-        img_size (int): Image side. Defaults to 224.
-        dims (Sequence[int]): Stage widths. Defaults to ConvMAE-B's.
-        depths (Sequence[int]): Blocks per stage. Defaults to ConvMAE-B's.
-        patch_sizes (Sequence[int]): Stage strides. Defaults to (4, 2, 2).
-        decoder_dims (int): Decoder width. Defaults to 512.
-        decoder_layers (int): Decoder blocks. Defaults to 8.
-        mask_ratio (float): Masked fraction. Defaults to 0.75.
-        kernel_size (int): Depthwise kernel. Defaults to 5.
-        in_channels (int): Image channels. Defaults to 3.
-
-    Returns:
-        float: MAC per image.
     """
     macs, side, channels = 0.0, img_size, in_channels
     grids = []
@@ -231,8 +175,7 @@ def convmae_forward_macs(
     for stage_side, dim in grids[:2]:  # fusion: stride conv to stage 3
         stride = stage_side // side
         macs += tokens * dim * stride**2 * dims[2]
-    total_stride = math.prod(patch_sizes)
-    pixels_per_token = in_channels * total_stride**2
+    pixels_per_token = in_channels * math.prod(patch_sizes) ** 2
     return (
         macs
         + visible * dims[2] * decoder_dims
@@ -242,57 +185,27 @@ def convmae_forward_macs(
 
 
 def train_flops(forward_macs: float) -> float:
-    """FLOPs of one training step: 2 FLOPs per MAC, 3 forward passes.
-
-    Args:
-        forward_macs (float): Forward MAC per sample.
-
-    Returns:
-        float: Training FLOPs per sample.
-    """
+    """FLOPs of one training step: 2 FLOPs per MAC, 3 forward passes."""
     return 6.0 * forward_macs
 
 
 def achieved_tflops(
     flops_per_sample: float, batch_size: int, step_ms: float
 ) -> float:
-    """Achieved TFLOP/s of a training step.
-
-    Args:
-        flops_per_sample (float): Training FLOPs per sample.
-        batch_size (int): Samples per step.
-        step_ms (float): Step time in milliseconds.
-
-    Returns:
-        float: TFLOP/s.
-    """
+    """Achieved TFLOP/s of a training step of ``step_ms`` milliseconds."""
     return flops_per_sample * batch_size / (step_ms / 1000.0) / 1e12
 
 
 def mfu(tflops: float, peak_tflops: Optional[float]) -> Optional[float]:
-    """Model-FLOP utilisation as a fraction, or None without a peak.
-
-    Args:
-        tflops (float): Achieved TFLOP/s.
-        peak_tflops (float, optional): The device's peak.
-
-    Returns:
-        float | None: ``tflops / peak_tflops``.
-    """
+    """Model-FLOP utilisation as a fraction, or None without a peak."""
     if not peak_tflops:
         return None
     return tflops / peak_tflops
 
 
 def device_peak_tflops(device_name: str) -> Optional[float]:
-    """The dense bf16 peak of a GPU from its name, if listed.
-
-    Args:
-        device_name (str): E.g. ``torch.cuda.get_device_name()``.
-
-    Returns:
-        float | None: TFLOP/s from :data:`PEAK_TFLOPS`, or None.
-    """
+    """The dense bf16 peak of a GPU from its name (e.g.
+    ``torch.cuda.get_device_name()``) in :data:`PEAK_TFLOPS`, or None."""
     for key, peak in PEAK_TFLOPS:
         if key.lower() in device_name.lower():
             return peak

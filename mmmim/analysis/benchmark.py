@@ -1,29 +1,23 @@
 # Copyright (c) mmmim contributors. All rights reserved.
-"""What ``benchmark.py`` runs: a method module's comparisons, timed side
-by side, and their report.
+"""Training steps of mmmim and a reference implementation, timed side by
+side in one process (``tools/analysis_tools/benchmark.py``).
 
-A method module ``benchmark_<method>.py`` (next to ``benchmark.py``)
-provides::
-
-    SIZES: Sequence[str]      # the --size values it accepts
-    UNIT: str                 # 'img' or 'clip' (optional, default 'img')
-
-    def comparisons(size: str, batch: int, setting: Setting
-                    ) -> List[Comparison]: ...
-
-where ``setting`` says which AdamW and autocast each side uses (see
-:class:`Setting`). Each :class:`Comparison` pairs a reference
-:class:`Spec` (the baseline, e.g. mmpretrain's model) with an mmmim
-candidate. Models are built lazily, one comparison at a time.
+A :class:`Comparison` pairs a reference :class:`Spec` (the baseline, e.g.
+mmpretrain's model) with an mmmim candidate; a :class:`Setting` says which
+AdamW and autocast each side uses. Models are built lazily, one comparison
+at a time. The comparisons of each method are in
+:mod:`mmmim.analysis.benchmark_methods`.
 """
 
+import contextlib
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
-from mim_flops import achieved_tflops, mfu
+
+from .flops import achieved_tflops, device_peak_tflops, mfu
 
 #: Largest relative difference of the first losses of two sides sharing
 #: weights (bf16 against fp32 included) that the report accepts.
@@ -32,17 +26,12 @@ LOSS_TOLERANCE = 1e-2
 # (AdamW kind: 'default' | 'foreach' | 'forloop' | 'fused',
 #  autocast dtype or None for fp32)
 Recipe = Tuple[str, Optional[torch.dtype]]
+PRECISIONS = {torch.bfloat16: 'bf16', torch.float16: 'fp16'}
 
 
 @dataclass
 class Setting:
-    """The recipes of both sides in one benchmark setting.
-
-    Args:
-        name (str): E.g. ``'default'``, ``'equal-fp32'``.
-        reference (Recipe): AdamW kind and autocast dtype of the baseline.
-        mmmim (Recipe): AdamW kind and autocast dtype of mmmim.
-    """
+    """The recipes of the reference and of mmmim in one setting."""
 
     name: str
     reference: Recipe
@@ -51,17 +40,10 @@ class Setting:
 
 @dataclass
 class Spec:
-    """One side of a comparison.
-
-    Args:
-        name (str): Shown in the report.
-        build (Callable[[], torch.nn.Module]): Builds the model.
-        loss_fn (Callable): ``loss_fn(model, inputs) -> scalar loss``.
-        inputs (Callable[[int], torch.Tensor]): ``inputs(batch)`` builds
-            one fixed, seeded CPU batch.
-        flops_per_sample (float): Training FLOPs per sample (3 forward
-            passes, see ``mim_flops.py``).
-        recipe (Recipe): AdamW kind and autocast dtype.
+    """One side of a comparison: ``build()`` makes the model,
+    ``loss_fn(model, inputs)`` returns its scalar loss, ``inputs(batch)``
+    one fixed, seeded CPU batch; training FLOPs per sample from
+    :mod:`mmmim.analysis.flops`. The report shows the name with the recipe.
     """
 
     name: str
@@ -69,26 +51,48 @@ class Spec:
     loss_fn: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor]
     inputs: Callable[[int], torch.Tensor]
     flops_per_sample: float
-    recipe: Recipe = ('fused', None)
 
 
 @dataclass
 class Comparison:
-    """A reference and an mmmim candidate timed side by side.
-
-    Args:
-        title (str): Heading of the report.
-        reference (Spec): The baseline.
-        candidate (Spec): mmmim.
-        share_weights (bool): Start the candidate from the reference's
-            weights (same architecture); the report then compares their
-            first losses on the same batch and masks. Defaults to False.
-    """
+    """A reference and an mmmim candidate timed side by side; with
+    ``share_weights`` the candidate starts from the reference's weights
+    (same architecture) and the report compares their first losses on the
+    same batch and masks."""
 
     title: str
     reference: Spec
     candidate: Spec
     share_weights: bool = False
+
+
+SETTING_NAMES = ('default', 'equal-fp32', 'equal-bf16')
+
+
+def settings_for(device: torch.device) -> Dict[str, Setting]:
+    """``default`` (each library's recipe), ``equal-fp32``, ``equal-bf16``.
+
+    mmpretrain's default recipe is fp16 AMP with torch's default AdamW
+    (foreach on CUDA); on a CPU its AmpOptimWrapper cannot start: fp32.
+    """
+    bf16 = torch.bfloat16
+    reference_amp = torch.float16 if device.type == 'cuda' else None
+    return {
+        'default': Setting(
+            'default', ('default', reference_amp), ('fused', bf16)
+        ),
+        'equal-fp32': Setting('equal-fp32', ('fused', None), ('fused', None)),
+        'equal-bf16': Setting('equal-bf16', ('fused', bf16), ('fused', bf16)),
+    }
+
+
+def peak_for(device: torch.device, given: Optional[float]) -> Optional[float]:
+    """``--peak-tflops``, else the listed peak of the GPU, else None."""
+    if given:
+        return given
+    if device.type == 'cuda':
+        return device_peak_tflops(torch.cuda.get_device_name(device))
+    return None
 
 
 def make_optimizer(model: torch.nn.Module, kind: str) -> torch.optim.Optimizer:
@@ -106,9 +110,7 @@ def make_optimizer(model: torch.nn.Module, kind: str) -> torch.optim.Optimizer:
 def label(impl: str, recipe: Recipe) -> str:
     """``'impl (bf16, fused AdamW)'``."""
     kind, amp = recipe
-    precision = {torch.bfloat16: 'bf16', torch.float16: 'fp16'}.get(
-        amp, 'fp32'
-    )
+    precision = PRECISIONS.get(amp, 'fp32')
     return f'{impl} ({precision}, {kind} AdamW)'
 
 
@@ -130,14 +132,14 @@ class Candidate:
         spec: Spec,
         model: torch.nn.Module,
         device: torch.device,
+        recipe: Recipe,
         compile_cfg: Optional[dict] = None,
     ) -> None:
-        self.spec, self.name = spec, spec.name
+        self.spec, self.name = spec, label(spec.name, recipe)
         self.model = model.to(device).train()
         self.device = device
-        kind, self.amp_dtype = spec.recipe
+        kind, self.amp_dtype = recipe
         self.optimizer = make_optimizer(self.model, kind)
-        self.loss_fn = spec.loss_fn
         self.compiled = compile_cfg is not None
         if self.compiled:
             # As ``compile=True`` in a config: the loss is compiled, the
@@ -145,11 +147,9 @@ class Candidate:
             self.model.loss = torch.compile(self.model.loss, **compile_cfg)
             self.name += ' + compile'
         # fp16 needs loss scaling (as mmengine's AmpOptimWrapper does).
-        self.scaler = (
-            torch.amp.GradScaler(device.type)
-            if self.amp_dtype == torch.float16
-            else None
-        )
+        self.scaler = None
+        if self.amp_dtype == torch.float16:
+            self.scaler = torch.amp.GradScaler(device.type)
         self.fwd_bwd: List[float] = []
         self.opt: List[float] = []
         self.saved_bytes: Optional[int] = None
@@ -178,24 +178,21 @@ class Candidate:
     def loss(self, inputs: torch.Tensor) -> float:
         """The loss without a gradient (for the shared-weights check)."""
         with torch.no_grad(), self._autocast():
-            return float(self.loss_fn(self.model, inputs))
+            return float(self.spec.loss_fn(self.model, inputs))
 
     def _forward_backward(self, inputs: torch.Tensor) -> None:
-        if self.device.type == 'cuda' or self.compiled:
-            with self._autocast():
-                loss = self.loss_fn(self.model, inputs)
-        else:  # saved activations: the CPU's memory figure
-            saved = []
+        saved, measure = [], self.device.type != 'cuda' and not self.compiled
 
-            def pack(tensor):
-                saved.append(tensor.numel() * tensor.element_size())
-                return tensor
+        def pack(tensor):  # saved activations: the CPU's memory figure
+            saved.append(tensor.numel() * tensor.element_size())
+            return tensor
 
-            with (
-                torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t),
-                self._autocast(),
-            ):
-                loss = self.loss_fn(self.model, inputs)
+        hooks = contextlib.nullcontext()
+        if measure:
+            hooks = torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t)
+        with hooks, self._autocast():
+            loss = self.spec.loss_fn(self.model, inputs)
+        if measure:
             self.saved_bytes = sum(saved)
         if self.scaler is not None:
             loss = self.scaler.scale(loss)
@@ -213,7 +210,18 @@ class Candidate:
         torch.manual_seed(seed)
         self.optimizer.zero_grad(set_to_none=True)
         if self.device.type == 'cuda':
-            t_fb, t_opt = self._cuda_step(inputs)
+            events = [torch.cuda.Event(enable_timing=True) for _ in range(3)]
+            torch.cuda.reset_peak_memory_stats(self.device)
+            events[0].record()
+            self._forward_backward(inputs)
+            events[1].record()
+            self._optimizer_step()
+            events[2].record()
+            torch.cuda.synchronize(self.device)
+            peak = torch.cuda.max_memory_allocated(self.device)
+            self.peak_bytes = max(self.peak_bytes or 0, peak)
+            t_fb = events[0].elapsed_time(events[1])
+            t_opt = events[1].elapsed_time(events[2])
         else:
             begin = time.process_time()
             self._forward_backward(inputs)
@@ -226,28 +234,12 @@ class Candidate:
             self.opt.append(t_opt)
         return t_fb + t_opt
 
-    def _cuda_step(self, inputs: torch.Tensor) -> Tuple[float, float]:
-        events = [torch.cuda.Event(enable_timing=True) for _ in range(3)]
-        torch.cuda.reset_peak_memory_stats(self.device)
-        events[0].record()
-        self._forward_backward(inputs)
-        events[1].record()
-        self._optimizer_step()
-        events[2].record()
-        torch.cuda.synchronize(self.device)
-        peak = torch.cuda.max_memory_allocated(self.device)
-        self.peak_bytes = max(self.peak_bytes or 0, peak)
-        return (
-            events[0].elapsed_time(events[1]),
-            events[1].elapsed_time(events[2]),
-        )
-
 
 @dataclass
 class Result:
     """Timings of one comparison."""
 
-    comparison: Comparison
+    title: str
     candidates: Tuple[Candidate, Candidate]
     batch: int
     ratios: List[float] = field(default_factory=list)
@@ -261,39 +253,41 @@ def run(
     pairs: int,
     warmup: int,
     device: torch.device,
+    setting: Optional[Setting] = None,
     compile_cfg: Optional[dict] = None,
 ) -> Result:
-    """Time a comparison: warm-up, then ``pairs`` interleaved ABBA pairs
-    with ``torch.manual_seed(2000 + pair)`` before each step.
-
-    Args:
-        comparison (Comparison): What to time.
-        batch (int): Samples per step.
-        pairs (int): Timed pairs.
-        warmup (int): Untimed steps per side (compilation included).
-        device (torch.device): Where to run.
-        compile_cfg (dict, optional): ``torch.compile`` options for the
-            mmmim side. Defaults to None (eager).
-
-    Returns:
-        Result: Per-step times, paired ratios (reference / mmmim), memory.
+    """Time a comparison: ``warmup`` untimed steps per side (compilation
+    included), then ``pairs`` interleaved ABBA pairs with
+    ``torch.manual_seed(2000 + pair)`` before each step of ``batch``
+    samples. ``setting`` (named in the title) defaults to fp32 and fused
+    AdamW for both sides; ``compile_cfg`` are ``torch.compile`` options for
+    the mmmim side (None: eager). Returns per-step times, paired ratios
+    (reference / mmmim) and memory.
     """
+    setting = setting or Setting('', ('fused', None), ('fused', None))
     torch.manual_seed(0)
     ref_model = comparison.reference.build()
     torch.manual_seed(0)
     cand_model = comparison.candidate.build()
     if comparison.share_weights:
         cand_model.load_state_dict(ref_model.state_dict())
-    reference = Candidate(comparison.reference, ref_model, device)
-    ours = Candidate(comparison.candidate, cand_model, device, compile_cfg)
-    ref_in = comparison.reference.inputs(batch).to(device)
-    our_in = comparison.candidate.inputs(batch).to(device)
-    result = Result(comparison, (reference, ours), batch)
+    reference = Candidate(
+        comparison.reference, ref_model, device, setting.reference
+    )
+    ours = Candidate(
+        comparison.candidate, cand_model, device, setting.mmmim, compile_cfg
+    )
+    sides = [
+        (reference, comparison.reference.inputs(batch).to(device)),
+        (ours, comparison.candidate.inputs(batch).to(device)),
+    ]
+    title = ', '.join(filter(None, (comparison.title, setting.name)))
+    result = Result(title, (reference, ours), batch)
     if comparison.share_weights:
-        for cand, inputs in ((reference, ref_in), (ours, our_in)):
+        for cand, inputs in sides:
             torch.manual_seed(1)  # the same masks on both sides
             result.losses[cand.name] = cand.loss(inputs)
-    for cand, inputs in ((reference, ref_in), (ours, our_in)):
+    for cand, inputs in sides:
         begin = time.perf_counter()
         for step in range(warmup):
             cand.step(inputs, 1000 + step, record=False)
@@ -301,10 +295,9 @@ def run(
             torch.cuda.synchronize(device)
         cand.warmup_s = time.perf_counter() - begin
     for pair in range(pairs):
-        order = [(reference, ref_in), (ours, our_in)]
         times = {
             c.name: c.step(x, 2000 + pair, record=True)
-            for c, x in (order if pair % 2 == 0 else order[::-1])
+            for c, x in (sides if pair % 2 == 0 else sides[::-1])
         }
         result.ratios.append(times[reference.name] / times[ours.name])
     # The other model's weights and optimizer states are resident while
@@ -316,29 +309,13 @@ def run(
     return result
 
 
-def _fmt(value: Optional[float], spec: str, width: int) -> str:
-    return f'{"n/a":>{width}s}' if value is None else f'{value:{width}{spec}}'
-
-
-def _percent(value: Optional[float]) -> str:
-    return 'n/a' if value is None else f'{value * 100:.1f}%'
-
-
 def report(result: Result, peak_tflops: Optional[float], unit: str) -> dict:
-    """Print one comparison and return its numbers.
-
-    Args:
-        result (Result): From :func:`run`.
-        peak_tflops (float, optional): The device's peak for the MFU.
-        unit (str): ``'img'`` or ``'clip'``.
-
-    Returns:
-        dict: Per side: step ms, samples/s, TFLOP/s, MFU, memory MiB; and
-        the median paired speed-up.
-    """
+    """Print one comparison (``unit``: ``'img'`` or ``'clip'``; the MFU
+    needs ``peak_tflops``) and return its numbers: per side step ms,
+    samples/s, TFLOP/s, MFU and memory MiB, and the median speed-up."""
     cuda = result.candidates[0].device.type == 'cuda'
     memory = 'peak MiB' if cuda else 'saved MiB'
-    print(f'\n== {result.comparison.title} ==')
+    print(f'\n== {result.title} ==')
     print(
         f'{"implementation":48s} {"step ms":>9s} {"IQR":>7s} '
         f'{"fwd+bwd":>9s} {"opt":>8s} {unit + "/s":>8s} {"TFLOP/s":>8s} '
@@ -349,9 +326,8 @@ def report(result: Result, peak_tflops: Optional[float], unit: str) -> dict:
         totals = [a + b for a, b in zip(cand.fwd_bwd, cand.opt)]
         median = statistics.median(totals)
         quartiles = statistics.quantiles(totals, n=4)
-        tflops = achieved_tflops(
-            cand.spec.flops_per_sample, result.batch, median
-        )
+        flops = cand.spec.flops_per_sample
+        tflops = achieved_tflops(flops, result.batch, median)
         util = mfu(tflops, peak_tflops)
         if cuda:
             own = cand.peak_bytes - result.other_static[cand.name]
@@ -363,9 +339,10 @@ def report(result: Result, peak_tflops: Optional[float], unit: str) -> dict:
             f'{cand.name:48s} {median:9.1f} '
             f'{quartiles[2] - quartiles[0]:7.1f} '
             f'{statistics.median(cand.fwd_bwd):9.1f} '
-            f'{statistics.median(cand.opt):8.1f} {rate:8.2f} '
-            f'{tflops:8.3f} {_percent(util):>6s} '
-            f'{_fmt(mib, ".0f", 10)} {cand.warmup_s:9.1f}'
+            f'{statistics.median(cand.opt):8.1f} {rate:8.2f} {tflops:8.3f} '
+            f'{"n/a" if util is None else f"{util * 100:.1f}%":>6s} '
+            f'{"n/a" if mib is None else f"{mib:.0f}":>10s} '
+            f'{cand.warmup_s:9.1f}'
         )
         numbers[cand.name] = dict(
             step_ms=median, rate=rate, tflops=tflops, mfu=util, mib=mib
