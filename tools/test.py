@@ -5,6 +5,7 @@ import argparse
 import os
 import os.path as osp
 
+import torch.distributed as dist
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -79,6 +80,11 @@ def main() -> None:
 
         runner = RUNNERS.build(cfg)
     runner.test()
+    # A process group still alive at interpreter exit can abort a finished
+    # run (a gloo thread hits C++ terminate): tear it down first.
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == '__main__':
