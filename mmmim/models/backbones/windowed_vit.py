@@ -80,6 +80,13 @@ class WindowedViT(BaseViT):
         pos_embed_trainable: bool = False,
         **kwargs,
     ) -> None:
+        masking = {'mask_generator', 'encoder_mask_token', 'out_type'}
+        if masking & set(kwargs):
+            raise ValueError(
+                f'WindowedViT takes no {sorted(masking & set(kwargs))}: it '
+                'encodes every token and returns maps; use MAEViT for '
+                'masked pre-training and classification'
+            )
         super().__init__(
             arch, out_type='featmap', mask_generator=None, **kwargs
         )

@@ -2,6 +2,7 @@
 import pytest
 import torch
 import torch.nn as nn
+from torch.utils.checkpoint import checkpoint
 
 from mmmim.models.utils import (
     apply_block,
@@ -92,7 +93,7 @@ def test_vit_layer_depth_follows_the_official_ids():
 
 
 @pytest.mark.parametrize('family', ['vit', 'qv_bias', 'window'])
-def test_one_checkpoint_helper_serves_every_block_family(family):
+def test_one_checkpoint_helper_serves_every_block_family(family, monkeypatch):
     """apply_block checkpoints each family with its extra arguments (same
     values and gradients) and skips blocks that backward never reaches."""
     from mmmim.models.utils import build_qv_bias_blocks, build_window_blocks
@@ -107,6 +108,15 @@ def test_one_checkpoint_helper_serves_every_block_family(family):
         block = build_window_blocks(1, 16, 2, 32)[0]
         shape, args = (1, 4, 4), (2, None)
     x = torch.randn(*shape, 16)
+    from mmmim.models.utils import blocks as blocks_module
+
+    calls = []
+
+    def counting_checkpoint(*args, **kwargs):
+        calls.append(1)
+        return checkpoint(*args, **kwargs)
+
+    monkeypatch.setattr(blocks_module, 'checkpoint', counting_checkpoint)
     outputs, grads = [], []
     for with_cp in (False, True):
         block.zero_grad()
@@ -114,11 +124,14 @@ def test_one_checkpoint_helper_serves_every_block_family(family):
         y.square().sum().backward()
         outputs.append(y.detach())
         grads.append([p.grad.clone() for p in block.parameters()])
+    assert len(calls) == 1  # only the with_cp run was checkpointed
     torch.testing.assert_close(outputs[0], outputs[1])
     for plain, ckpt in zip(*grads):
         torch.testing.assert_close(plain, ckpt)
-    # A frozen block on an input without grad is not checkpointed: its
-    # output has no autograd history at all.
+    # A frozen block on an input without grad is not checkpointed (nothing
+    # to recompute for); with an input that needs grad it is.
     block.requires_grad_(False)
-    frozen = apply_block(block, x, True, *args)
-    assert frozen.grad_fn is None
+    apply_block(block, x, True, *args)
+    assert len(calls) == 1
+    apply_block(block, x.clone().requires_grad_(), True, *args)
+    assert len(calls) == 2
