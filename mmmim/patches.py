@@ -1,5 +1,6 @@
 # Copyright (c) mmmim contributors. All rights reserved.
-"""Every change that mmmim makes to a third-party library (all in mmengine).
+"""Every change that mmmim makes to a third-party library (mmengine and
+mmpretrain).
 
 ``import mmmim`` calls :func:`apply`: each patch below is applied once per
 process (applying again changes nothing) and logged the first time with
@@ -139,10 +140,33 @@ def cpu_dist() -> None:
     _replace(MMDistributedDataParallel, '__init__', make_ddp)
 
 
+def mmpretrain_multimodal() -> None:
+    """mmpretrain 1.2.0 imports its multimodal models (BLIP, ...) whenever
+    transformers is installed, and they need helpers that transformers >=
+    4.57 removed, so `import mmpretrain.models` fails; mmpretrain registers
+    its placeholders for them instead (mmmim uses none of them)"""
+    import sys
+
+    from mmpretrain.utils import dependency
+
+    if 'mmpretrain.models' in sys.modules:
+        return  # imported already: too late, and nothing to fix
+    dependency.WITH_MULTIMODAL = False
+
+
 #: Every patch by name; its docstring is the reason that is logged.
 PATCHES: Dict[str, Callable[[], None]] = {
-    fn.__name__: fn for fn in (safe_load, atomic_save, config_lookup, cpu_dist)
+    fn.__name__: fn
+    for fn in (
+        safe_load,
+        atomic_save,
+        config_lookup,
+        cpu_dist,
+        mmpretrain_multimodal,
+    )
 }
+#: The library each patch changes, for the log line.
+LIBRARY: Dict[str, str] = dict(mmpretrain_multimodal='mmpretrain')
 
 
 def _switched_off() -> set:
@@ -172,15 +196,17 @@ def apply() -> Tuple[str, ...]:
         _applied.update(dict.fromkeys(off, False))
         names = ', '.join(off)
         print_log(
-            f'mmmim leaves mmengine unpatched ({ENV_VAR}): {names}', 'current'
+            f'mmmim leaves mmengine/mmpretrain unpatched ({ENV_VAR}): {names}',
+            'current',
         )
     for name, patch in PATCHES.items():
         if name not in _applied:
             patch()
             _applied[name] = True
             reason = ' '.join(patch.__doc__.split())
+            library = LIBRARY.get(name, 'mmengine')
             print_log(
-                f'mmmim patches mmengine [{name}]: {reason}. Switch off: '
+                f'mmmim patches {library} [{name}]: {reason}. Switch off: '
                 f'{ENV_VAR}={name}',
                 'current',
             )

@@ -65,6 +65,12 @@ def cpu_ddp():  # what `--launcher pytorch` does on a machine without GPUs
     return MMDistributedDataParallel(torch.nn.Linear(2, 2), device_ids=[0])
 if not torch.cuda.is_available():
     probe('cpu_dist', cpu_ddp, RuntimeError)
+
+def mmpretrain_models():  # transformers (a test requirement) is installed
+    import mmpretrain.models  # noqa: F401  (fails unpatched)
+    from mmpretrain.registry import MODELS
+    return MODELS.get('BlipCaption').__name__ == 'ask_install'
+probe('mmpretrain_multimodal', mmpretrain_models, TypeError)
 print('RESULT', json.dumps(dict(seen=seen, applied=patches.apply())))
 """
 
@@ -117,10 +123,11 @@ def test_each_patch_on_and_off(tmp_path, switch_off, off):
     # Announced once per process (apply() ran twice), with the reason and
     # the switch.
     for name in patches.PATCHES:
-        line = f'mmmim patches mmengine [{name}]'
+        library = patches.LIBRARY.get(name, 'mmengine')
+        line = f'mmmim patches {library} [{name}]'
         assert log.count(line) == (name not in off), (name, log)
     if off:
-        assert log.count('mmmim leaves mmengine unpatched') == 1
+        assert log.count('mmmim leaves mmengine/mmpretrain unpatched') == 1
         assert ', '.join(sorted(off)) in log
     if 'safe_load' not in off:
         assert f'Switch off: {patches.ENV_VAR}=safe_load' in log
