@@ -6,6 +6,7 @@ from .reconstruct_images import (
     model_img_size,
     norm_config,
     reconstruct_images,
+    reconstruct_tensors,
 )
 from .reconstruction import (
     NORM_PIX_CAPTION,
@@ -39,6 +40,7 @@ __all__ = [
     'norm_config',
     'pred_to_images',
     'reconstruct_images',
+    'reconstruct_tensors',
     'save_panels',
     'unnormalize_norm_pix',
     'VIDEO_ROWS',

@@ -8,6 +8,7 @@ for validation: the short side is resized to the model's input size
 model's own data preprocessor statistics.
 """
 
+import math
 import os
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple, Union
@@ -30,26 +31,33 @@ __all__ = [
     'IMG_EXTENSIONS',
     'list_images',
     'load_image',
+    'resize_crop',
     'norm_config',
     'model_img_size',
     'draw_masks',
     'reconstruct_images',
+    'reconstruct_tensors',
 ]
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 
-def list_images(paths: Union[str, Sequence[str]]) -> List[str]:
+def list_images(
+    paths: Union[str, Sequence[str]],
+    extensions: Tuple[str, ...] = IMG_EXTENSIONS,
+) -> List[str]:
     """Expand files and folders (searched recursively) to image files.
 
     Args:
         paths (str | Sequence[str]): Image files and/or folders.
+        extensions (Tuple[str, ...]): The file endings searched for in
+            folders (lower case). Defaults to :data:`IMG_EXTENSIONS`.
 
     Returns:
-        List[str]: Image files; a folder contributes its images sorted.
+        List[str]: The files; a folder contributes its matches sorted.
 
     Raises:
-        FileNotFoundError: If a path does not exist or no image is found.
+        FileNotFoundError: If a path does not exist or no file is found.
     """
     if isinstance(paths, str):
         paths = [paths]
@@ -60,18 +68,34 @@ def list_images(paths: Union[str, Sequence[str]]) -> List[str]:
                 osp.join(root, name)
                 for root, _, names in os.walk(path)
                 for name in names
-                if name.lower().endswith(IMG_EXTENSIONS)
+                if name.lower().endswith(extensions)
             ]
             files.extend(sorted(found))
         elif osp.isfile(path):
             files.append(path)
         else:
-            raise FileNotFoundError(f'image or folder {path!r} not found')
+            raise FileNotFoundError(f'file or folder {path!r} not found')
     if not files:
-        raise FileNotFoundError(
-            f'no image files ({IMG_EXTENSIONS}) in {paths}'
-        )
+        raise FileNotFoundError(f'no {extensions} files in {paths}')
     return files
+
+
+def resize_crop(img: Image.Image, size: int) -> np.ndarray:
+    """Resize the short side to ``size`` (bicubic), crop the centre.
+
+    Args:
+        img (PIL.Image.Image): An RGB image.
+        size (int): Output side.
+
+    Returns:
+        np.ndarray: uint8 ``[size, size, 3]``.
+    """
+    w, h = img.size
+    scale = size / min(w, h)
+    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+    img = img.resize((new_w, new_h), Image.Resampling.BICUBIC)
+    left, top = (new_w - size) // 2, (new_h - size) // 2
+    return np.array(img.crop((left, top, left + size, top + size)))
 
 
 def load_image(path: str, size: int) -> torch.Tensor:
@@ -85,15 +109,7 @@ def load_image(path: str, size: int) -> torch.Tensor:
         torch.Tensor: uint8 ``[3, size, size]``, RGB.
     """
     with Image.open(path) as img:
-        img = img.convert('RGB')
-        w, h = img.size
-        scale = size / min(w, h)
-        new_w = max(size, round(w * scale))
-        new_h = max(size, round(h * scale))
-        img = img.resize((new_w, new_h), Image.Resampling.BICUBIC)
-        left, top = (new_w - size) // 2, (new_h - size) // 2
-        img = img.crop((left, top, left + size, top + size))
-        array = np.asarray(img, dtype=np.uint8).copy()
+        array = resize_crop(img.convert('RGB'), size)
     return torch.from_numpy(array).permute(2, 0, 1)
 
 
@@ -155,12 +171,14 @@ def draw_masks(
         batch_size (int): Number of masks.
         grid (Tuple[int, int]): The token grid.
         mask_ratio (float, optional): Use random masking at this ratio
-            instead. Defaults to None.
+            instead (0: nothing masked). Defaults to None.
         seed (int): Seed of a private generator. Defaults to 0.
 
     Returns:
         torch.Tensor: Bool ``[B, L]`` on the CPU, True = masked.
     """
+    if mask_ratio == 0:  # nothing masked (generators refuse ratio 0)
+        return torch.zeros(batch_size, math.prod(grid), dtype=torch.bool)
     generator = torch.Generator().manual_seed(seed)
     mask_generator = getattr(model.backbone, 'mask_generator', None)
     if mask_ratio is not None or mask_generator is None:
@@ -171,14 +189,13 @@ def draw_masks(
 
 
 @torch.no_grad()
-def reconstruct_images(
+def reconstruct_tensors(
     model: nn.Module,
-    img_paths: Sequence[str],
+    inputs: torch.Tensor,
     mask_ratio: Optional[float] = None,
     seed: int = 0,
-    img_size: Optional[int] = None,
 ) -> Tuple[List[Panel], str]:
-    """Reconstruct image files and build their panels.
+    """Reconstruct a normalised batch and build its panels.
 
     The model is run in eval mode (restored afterwards) with
     ``model.reconstruct``; the global RNG is not used.
@@ -187,37 +204,31 @@ def reconstruct_images(
         model (nn.Module): A MIM model with ``reconstruct``, a pixel head
             (``patch_size``, optionally ``norm_pix``) and a data
             preprocessor.
-        img_paths (Sequence[str]): Image files.
+        inputs (torch.Tensor): Images ``[B, C, H, W]`` normalised like the
+            model's data preprocessor output, on the model's device.
         mask_ratio (float, optional): Random masking at this ratio
             instead of the model's generator. Defaults to None.
         seed (int): Seed of the masks. Defaults to 0.
-        img_size (int, optional): Input side. Defaults to None (the
-            backbone's).
 
     Returns:
         tuple: The panels of every image (see
-        :func:`~mmmim.visualization.make_panels`) and a caption.
+        :func:`~mmmim.visualization.make_panels`; ``'mask'`` holds its
+        bool ``[L]`` mask) and a caption.
     """
     if not hasattr(model, 'reconstruct'):
-        raise TypeError(f'{type(model).__name__} has no reconstruct()')
-    size = img_size or model_img_size(model)
+        raise TypeError(
+            f'{type(model).__name__} has no reconstruct(); reconstruction '
+            'needs a pre-training model (MAE, SimMIM, ConvMAE, VideoMAE)'
+        )
     mean, std, bgr = norm_config(model)
-    device = next(model.parameters()).device
-    images = torch.stack([load_image(path, size) for path in img_paths])
-    if bgr:
-        images = images.flip(1)
-    mean_t = torch.tensor(mean).view(1, -1, 1, 1)
-    std_t = torch.tensor(std).view(1, -1, 1, 1)
-    inputs = ((images.float() - mean_t) / std_t).to(device)
-
     head = model.head
     patch_size = head.patch_size
-    grid = (size // patch_size, size // patch_size)
-    mask = draw_masks(model, len(img_paths), grid, mask_ratio, seed)
+    grid = (inputs.shape[-2] // patch_size, inputs.shape[-1] // patch_size)
+    mask = draw_masks(model, len(inputs), grid, mask_ratio, seed)
     was_training = model.training
     model.eval()
     try:
-        out = model.reconstruct(inputs, mask.to(device))
+        out = model.reconstruct(inputs, mask.to(inputs.device))
     finally:
         model.train(was_training)
     norm_pix = bool(getattr(head, 'norm_pix', False))
@@ -232,6 +243,41 @@ def reconstruct_images(
         norm_pix_eps=getattr(head, 'norm_pix_eps', 1e-6),
         bgr=bgr,
     )
+    for panel, sample_mask in zip(panels, out['mask'].cpu().numpy()):
+        panel['mask'] = sample_mask
     caption = NORM_PIX_CAPTION if norm_pix else PIXEL_CAPTION
     ratio = float(out['mask'][0].float().mean())
     return panels, f'mask ratio {ratio:.2f}. {caption}'
+
+
+def reconstruct_images(
+    model: nn.Module,
+    img_paths: Sequence[str],
+    mask_ratio: Optional[float] = None,
+    seed: int = 0,
+    img_size: Optional[int] = None,
+) -> Tuple[List[Panel], str]:
+    """Reconstruct image files and build their panels.
+
+    Args:
+        model (nn.Module): See :func:`reconstruct_tensors`.
+        img_paths (Sequence[str]): Image files.
+        mask_ratio (float, optional): Random masking at this ratio
+            instead of the model's generator. Defaults to None.
+        seed (int): Seed of the masks. Defaults to 0.
+        img_size (int, optional): Input side. Defaults to None (the
+            backbone's).
+
+    Returns:
+        tuple: The panels of every image and a caption.
+    """
+    size = img_size or model_img_size(model)
+    mean, std, bgr = norm_config(model)
+    device = next(model.parameters()).device
+    images = torch.stack([load_image(path, size) for path in img_paths])
+    if bgr:
+        images = images.flip(1)
+    mean_t = torch.tensor(mean).view(1, -1, 1, 1)
+    std_t = torch.tensor(std).view(1, -1, 1, 1)
+    inputs = ((images.float() - mean_t) / std_t).to(device)
+    return reconstruct_tensors(model, inputs, mask_ratio, seed)

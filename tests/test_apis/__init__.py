@@ -1,0 +1,1 @@
+# Copyright (c) mmmim contributors. All rights reserved.
