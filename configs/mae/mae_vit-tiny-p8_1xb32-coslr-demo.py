@@ -76,14 +76,53 @@ default_hooks = dict(
         max_keep_ckpts=1,
     ),
 )
+# Weighted kNN top-1 of the frozen encoder's cls token (docs/en/knn.md):
+# the class folders of data/demo are the labels (bigbuckbunny, bikes,
+# carphone_pristine, photos); the train images vote, the 6 held-out val
+# images are classified. Logged as knn/top1 (one val image = 16.7 points).
+knn_pipeline = [
+    dict(type='LoadImageOrSkip'),
+    dict(
+        type='mmpretrain.ResizeEdge',
+        scale=img_size,
+        edge='short',
+        backend='pillow',
+        interpolation='bicubic',
+    ),
+    dict(type='mmpretrain.CenterCrop', crop_size=img_size),
+    dict(type='mmpretrain.PackInputs'),
+]
+knn_dataset = dict(
+    type='mmpretrain.CustomDataset',
+    data_root='data/demo',
+    with_label=True,
+    pipeline=knn_pipeline,
+)
 # Reconstructions of the held-out images while training:
 # {work_dir}/reconstructions/iter_{N}.png and final.png.
+# And the kNN accuracy, logged as knn/top1 (text log, scalars.json).
 custom_hooks = [
     dict(
         type='ReconstructionVisHook',
         interval=max_iters // 4,
         img_paths='data/demo/val',
-    )
+    ),
+    dict(
+        type='OnlineKNNHook',
+        bank_dataloader=dict(
+            batch_size=64,
+            num_workers=0,
+            dataset=dict(knn_dataset, data_prefix='train'),
+        ),
+        query_dataloader=dict(
+            batch_size=64,
+            num_workers=0,
+            dataset=dict(knn_dataset, data_prefix='val'),
+        ),
+        interval=max_iters // 4,
+        # Four classes: top-5 would always be 100.
+        metric=dict(k=20, temperature=0.07, topk=(1,)),
+    ),
 ]
 
 log_processor = dict(by_epoch=False, window_size=10)

@@ -354,7 +354,7 @@ def test_demo_config_trains_a_small_model():
     assert out['pred'].shape == (1, 64, 8 * 8 * 3)
     assert int(out['mask'].sum()) == 48
     names = [hook['type'] for hook in cfg.custom_hooks]
-    assert names == ['ReconstructionVisHook']
+    assert names == ['ReconstructionVisHook', 'OnlineKNNHook']
 
 
 @needs_mmcv

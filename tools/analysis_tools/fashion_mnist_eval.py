@@ -267,17 +267,13 @@ def extract(backbone, dataset, mean, std, batch_size: int = 500):
 
 def knn_top1(train, test, k: int, temperature: float) -> float:
     """Weighted cosine kNN (as DINO's): votes exp(sim / T) of k neighbours."""
+    from mmmim.evaluation.functional import weighted_knn_classify
+
     (train_x, train_y), (test_x, test_y) = train, test
-    num_classes = int(train_y.max()) + 1
-    correct = 0
-    for start in range(0, len(test_x), 1000):
-        sim = test_x[start : start + 1000] @ train_x.T
-        top_sim, top_idx = sim.topk(k, dim=1)
-        votes = torch.zeros(len(sim), num_classes)
-        votes.scatter_add_(1, train_y[top_idx], (top_sim / temperature).exp())
-        pred = votes.argmax(1)
-        correct += int((pred == test_y[start : start + 1000]).sum())
-    return 100.0 * correct / len(test_x)
+    pred = weighted_knn_classify(
+        train_x, train_y, test_x, k=k, temperature=temperature
+    )
+    return 100.0 * int((pred == test_y).sum()) / len(test_x)
 
 
 def knn(args, data_root: str, checkpoint: Optional[str]) -> Dict:

@@ -1,12 +1,14 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .non_finite_guard_hook import NonFiniteGuardHook
+from .online_knn_hook import OnlineKNNHook
 from .random_state_hook import RandomStateHook
 from .reconstruction_hook import ReconstructionVisHook
 
 __all__ = [
     'AtomicCheckpointHook',
     'NonFiniteGuardHook',
+    'OnlineKNNHook',
     'RandomStateHook',
     'ReconstructionVisHook',
 ]
