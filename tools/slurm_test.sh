@@ -11,6 +11,8 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PY_ARGS=${@:5}
+# $PYTHON if set, else the project's .venv, else python.
+source "$(dirname "$0")/misc/find_python.sh"
 
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
 srun -p "${PARTITION}" \
@@ -21,4 +23,4 @@ srun -p "${PARTITION}" \
     --cpus-per-task="${CPUS_PER_TASK}" \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    python -u tools/test.py "${CONFIG}" "${CHECKPOINT}" --launcher="slurm" ${PY_ARGS}
+    "${PYTHON}" -u tools/test.py "${CONFIG}" "${CHECKPOINT}" --launcher="slurm" ${PY_ARGS}

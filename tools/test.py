@@ -6,8 +6,11 @@ import os
 import os.path as osp
 
 import torch.distributed as dist
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
+
+# Accepts dict(...) values, where mmengine's DictAction recurses forever.
+from mmmim.utils.cfg_options import CfgOptionsAction
 
 
 def parse_args() -> argparse.Namespace:
@@ -22,9 +25,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file.',
+        'in xxx=yyy format will be merged into config file; lists as '
+        'key="[a,b]", dicts as key="dict(a=1,b=\'x\')".',
     )
     parser.add_argument(
         '--launcher',
@@ -43,11 +47,14 @@ def main() -> None:
     args = parse_args()
     # Before reading the config: `mmmim::` paths need mmmim imported.
     import mmmim  # noqa: F401
+    from mmmim.engine.config_check import check_config, check_options
 
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
+        check_options(cfg, args.cfg_options)  # else ignored silently
         cfg.merge_from_dict(args.cfg_options)
+    check_config(cfg)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -6,8 +6,15 @@ import os
 import os.path as osp
 
 import torch.distributed as dist
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
+
+from mmmim.engine.config_check import check_config, check_options
+from mmmim.engine.resume import check_resume_origin, find_resume_checkpoint
+from mmmim.utils import safe_torch_load
+
+# Accepts dict(...) values, where mmengine's DictAction recurses forever.
+from mmmim.utils.cfg_options import CfgOptionsAction
 
 
 def parse_args() -> argparse.Namespace:
@@ -22,6 +29,17 @@ def parse_args() -> argparse.Namespace:
         help='If specify checkpoint path, resume from it, while if not '
         'specify, try to auto resume from the latest checkpoint '
         'in the work directory.',
+    )
+    parser.add_argument(
+        '--resume-optional',
+        action='store_true',
+        help='with --resume: start from scratch (with a warning) when the '
+        'work dir has nothing to resume, instead of stopping',
+    )
+    parser.add_argument(
+        '--resume-unchecked',
+        action='store_true',
+        help='resume even from a checkpoint of another model config',
     )
     parser.add_argument(
         '--amp',
@@ -48,11 +66,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override some settings in the used config, the key-value pair '
         'in xxx=yyy format will be merged into config file. If the value to '
         'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
         'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
+        "and a dict key=\"dict(type='Pretrained',checkpoint='x.pth')\". "
         'Note that the quotation marks are necessary and that no white space '
         'is allowed.',
     )
@@ -94,8 +113,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        # mmengine would start from scratch when nothing is found, and
+        # reads last_checkpoint as an absolute path (see resume.py).
+        found = find_resume_checkpoint(cfg.work_dir, args.resume_optional)
+        cfg.resume = found is not None
+        cfg.load_from = found
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
@@ -115,7 +137,15 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.val_evaluator = None
 
     if args.cfg_options is not None:
+        # An option the config does not have would be ignored silently.
+        check_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+    # Typos that mmengine ignores, or finds only at the first checkpoint.
+    check_config(cfg)
+    if cfg.get('resume') and cfg.get('load_from'):
+        if not args.resume_unchecked:
+            meta = safe_torch_load(cfg.load_from).get('meta', {})
+            check_resume_origin(cfg, cfg.load_from, meta)
     return cfg
 
 

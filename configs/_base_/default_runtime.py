@@ -17,6 +17,9 @@ default_hooks = dict(
     # Checkpoints carry the random states, so --resume continues the
     # masks and drop-path draws of the interrupted run exactly.
     random_state=dict(type='RandomStateHook'),
+    # A load_from checkpoint must fill the backbone and a resumed one the
+    # model: a wrong file stops the run instead of training from scratch.
+    load_check=dict(type='mmmim.LoadCheckHook', min_backbone_fraction=1.0),
     # NaN/Inf loss or gradients: skip the update (logged), stop after 20.
     non_finite_guard=dict(
         type='NonFiniteGuardHook', action='skip', max_skips=20

@@ -9,7 +9,6 @@ no rule knows, and writes the result atomically. The command lines in
 """
 
 import argparse
-import os
 import os.path as osp
 import pickle
 import re
@@ -17,6 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
+from .atomic_io import atomic_output
 from .safe_checkpoint import safe_torch_load
 
 #: ``(pattern, replacement)``: a key that ``re.match``-es ``pattern`` has the
@@ -126,16 +126,48 @@ def count_blocks(state_dict: Dict, prefix: str) -> int:
     )
 
 
+def check_output_path(src: str, dst: str) -> None:
+    """Refuse an output path that is, or would write over, the input.
+
+    Caught before anything is read or written: the same path spelled
+    differently (relative/absolute, ``..``, a symlink on either side), a
+    hard link to SRC or a case-insensitive file system (the same inode),
+    and a DST that is a folder (the rename at the end would fail and leave
+    the temporary file behind).
+
+    Args:
+        src (str): The input checkpoint.
+        dst (str): The output file.
+
+    Raises:
+        ValueError: Saying what is wrong with ``dst``.
+    """
+    if osp.isdir(dst):
+        raise ValueError(
+            f'DST {dst!r} is a folder: give the output file name, e.g. '
+            f'{osp.join(dst, osp.basename(src))!r} (not SRC itself).'
+        )
+    same = osp.realpath(src) == osp.realpath(dst) or (
+        osp.exists(src) and osp.exists(dst) and osp.samefile(src, dst)
+    )
+    if same:
+        raise ValueError(
+            f'DST {dst!r} is SRC {src!r} (the same file, through another '
+            'path, a link or a case-insensitive file system); converting '
+            'would replace the official file: give another output file.'
+        )
+
+
 def save_converted(
     state_dict: Dict[str, torch.Tensor], dst: str, meta: Optional[dict] = None
 ) -> None:
     """Write ``{'state_dict': ..., 'meta': ...}`` atomically (tensor-only,
-    so it loads with ``weights_only=True``)."""
-    dst_dir = osp.dirname(osp.abspath(dst))
-    os.makedirs(dst_dir, exist_ok=True)
-    tmp = dst + '.partial'
-    torch.save(dict(state_dict=state_dict, meta=meta or {}), tmp)
-    os.replace(tmp, dst)
+    so it loads with ``weights_only=True``), with the permissions of a
+    plain ``open()``."""
+    if osp.isdir(dst):
+        raise IsADirectoryError(f'{dst!r} is a folder: give a file name.')
+    with atomic_output(dst) as f:
+        torch.save(dict(state_dict=state_dict, meta=meta or {}), f)
 
 
 def run_converter(
@@ -160,9 +192,10 @@ def run_converter(
         help='allow full unpickling of SRC (only for files you trust)',
     )
     args = parser.parse_args(argv)
-    if osp.isfile(args.dst) and osp.isfile(args.src):
-        if osp.samefile(args.src, args.dst):
-            parser.error(f'DST {args.dst!r} is SRC: give another file.')
+    try:
+        check_output_path(args.src, args.dst)
+    except ValueError as error:
+        parser.error(str(error))
     try:
         state_dict = load_official_checkpoint(args.src, trust=args.trust)
     except pickle.UnpicklingError as error:

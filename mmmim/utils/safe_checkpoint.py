@@ -9,7 +9,9 @@ globally, mmmim allow-lists exactly the types that mmengine writes, and
 :mod:`mmmim.patches` routes mmengine's local and HTTP checkpoint loaders
 through :func:`safe_torch_load`. A file carrying any other pickled object
 is refused with a message; users opt in per process for files they trust
-with ``MMMIM_TRUST_CHECKPOINTS=1``.
+with ``MMMIM_TRUST_CHECKPOINTS=1``. A damaged file (empty, truncated, not a
+checkpoint) is reported as damaged instead (:mod:`.checkpoint_damage`):
+trusting it would not make it readable.
 """
 
 import io
@@ -19,6 +21,12 @@ from typing import Any, List, Union
 
 import numpy as np
 import torch
+
+from .checkpoint_damage import (
+    CorruptCheckpointError,
+    find_damage,
+    previous_checkpoint,
+)
 
 TRUST_ENV_VAR = 'MMMIM_TRUST_CHECKPOINTS'
 BUILTIN_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
@@ -82,6 +90,23 @@ def _refusal(source: str, error: Exception) -> pickle.UnpicklingError:
     )
 
 
+def _damaged(path: str, damage: str) -> CorruptCheckpointError:
+    message = (
+        f'Checkpoint {path!r} is damaged: {damage}. It cannot be loaded '
+        '(a killed run, a full disk or an interrupted copy or download '
+        'cuts files short; or it is another kind of file).'
+    )
+    previous = previous_checkpoint(path)
+    if previous is not None:
+        message += (
+            f' Use the previous checkpoint of the same folder instead: '
+            f'{previous} (e.g. --resume {previous}), or copy the file again.'
+        )
+    else:
+        message += ' Copy or download the file again.'
+    return CorruptCheckpointError(message)
+
+
 def safe_torch_load(
     file: Union[str, io.IOBase],
     map_location: Any = 'cpu',
@@ -99,15 +124,28 @@ def safe_torch_load(
         The unpickled checkpoint.
 
     Raises:
+        CorruptCheckpointError: If the file (a path) is empty, truncated
+            or not a checkpoint at all.
         pickle.UnpicklingError: If the file holds objects outside the
             allow-list and it is not trusted.
     """
-    if trusted or _trusted_by_env():
-        return torch.load(file, map_location=map_location, weights_only=False)
-    with torch.serialization.safe_globals(checkpoint_safe_globals()):
-        try:
+    trusted = trusted or _trusted_by_env()
+    try:
+        if trusted:
+            return torch.load(
+                file, map_location=map_location, weights_only=False
+            )
+        with torch.serialization.safe_globals(checkpoint_safe_globals()):
             return torch.load(
                 file, map_location=map_location, weights_only=True
             )
-        except pickle.UnpicklingError as error:
+    except Exception as error:
+        # Damage first: a truncated file can fail with the same
+        # UnpicklingError as pickled code, and trusting it won't help.
+        if isinstance(file, (str, os.PathLike)) and os.path.isfile(file):
+            damage = find_damage(str(file), error)
+            if damage is not None:
+                raise _damaged(str(file), damage) from error
+        if isinstance(error, pickle.UnpicklingError) and not trusted:
             raise _refusal(str(getattr(file, 'name', file)), error) from None
+        raise

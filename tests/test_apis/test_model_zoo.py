@@ -50,7 +50,11 @@ def test_unknown_name_suggests_the_closest():
 
 def test_get_model_by_zoo_name_builds_its_config():
     name = 'mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k'
-    model = get_model(name, **{'model.backbone.arch': 's'})
+    with pytest.raises(ValueError, match='model.neck.embed_dims is 768'):
+        get_model(name, **{'model.backbone.arch': 's'})
+    model = get_model(
+        name, **{'model.backbone.arch': 's', 'model.neck.embed_dims': 384}
+    )
     assert model_info(name)['Config'].endswith(f'{name}.py')
     assert type(model).__name__ == 'MAE'
     assert model.backbone.embed_dims == 384  # the override applied

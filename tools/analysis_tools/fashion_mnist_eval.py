@@ -194,8 +194,10 @@ def last_scalar(work_dir: str, key: str) -> float:
 
 
 def last_checkpoint(work_dir: str) -> str:
+    """The run's newest checkpoint (``last_checkpoint`` is relative to the
+    work dir)."""
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        return f.read().strip()
+        return osp.join(work_dir, f.read().strip())
 
 
 def pretrain(args, data_root: str) -> Tuple[str, Dict]:

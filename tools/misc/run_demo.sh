@@ -30,7 +30,9 @@ start=$(date +%s)
 train_s=$(( $(date +%s) - start ))
 
 # The checkpoint of the run that just finished, and its JSON log.
+# last_checkpoint is relative to the work dir (absolute if elsewhere).
 CKPT=$(cat "$WORK_DIR/last_checkpoint")
+case "$CKPT" in /*) ;; *) CKPT="$WORK_DIR/$CKPT" ;; esac
 RUN_DIR=$(ls -td "$WORK_DIR"/[0-9]*_[0-9]*/ | head -n 1)
 RUN_DIR=${RUN_DIR%/}
 JSON_LOG="$RUN_DIR/vis_data/$(basename "$RUN_DIR").json"

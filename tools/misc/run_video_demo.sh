@@ -25,7 +25,9 @@ start=$(date +%s)
 "$PYTHON" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
 train_s=$(( $(date +%s) - start ))
 
+# last_checkpoint is relative to the work dir (absolute if elsewhere).
 CKPT=$(cat "$WORK_DIR/last_checkpoint")
+case "$CKPT" in /*) ;; *) CKPT="$WORK_DIR/$CKPT" ;; esac
 VAL=$(awk '{print "data/demo_video/videos/" $1}' data/demo_video/val.txt)
 # shellcheck disable=SC2086
 "$PYTHON" tools/visualization/vis_video_reconstruction.py "$CONFIG" "$CKPT" \

@@ -32,7 +32,7 @@ def main(argv=None) -> None:
         '--trust', action='store_true', help='allow full unpickling'
     )
     args = parser.parse_args(argv)
-    check_paths(args.checkpoint, args.out_dir)
+    check_paths(args.checkpoint, args.out_dir, dst_is_dir=True)
     if osp.exists(args.out_dir):
         parser.error(f'{args.out_dir!r} exists: give a new folder.')
     model = load_mmmim_model(args.config, args.checkpoint, args.trust)

@@ -11,20 +11,19 @@ Example::
 Each image gets ``{out_dir}/{stem}.png`` (original | masked |
 reconstruction | reconstruction with the visible patches pasted back) and
 all of them together go to ``{out_dir}/reconstructions.png``. Images are
-prepared like validation images: the short side is resized to the model's
-input size and the centre is cropped.
+prepared like validation images (:func:`mmmim.apis.reconstruct`): the short
+side is resized to the model's input size and the centre is cropped; 16-bit
+images are scaled to 8 bits. An unreadable image stops the tool with its
+name, or is skipped with a warning under ``--skip-bad``.
 """
 
 import argparse
 import os.path as osp
-from typing import List
+import sys
+import warnings
+from typing import Dict, List
 
-import torch
-from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
-
-BATCH_SIZE = 16
+from mmmim.utils.cfg_options import CfgOptionsAction
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,74 +52,87 @@ def parse_args() -> argparse.Namespace:
         '--img-size',
         type=int,
         default=None,
-        help="input side (default: the backbone's)",
+        help="input side; must be the model's (default: the backbone's)",
+    )
+    parser.add_argument(
+        '--skip-bad',
+        action='store_true',
+        help='skip unreadable images with a warning (default: stop and '
+        'name the file)',
     )
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override config settings, e.g. model.head.norm_pix=False',
     )
     return parser.parse_args()
 
 
-def build_model(args: argparse.Namespace) -> torch.nn.Module:
-    """Build the model of the config and load the checkpoint strictly."""
-    import mmmim  # noqa: F401  (the safe checkpoint loader)
-    from mmmim.registry import MODELS
-
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmmim'))
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
-    return model.to(args.device).eval()
-
-
-def unique_stems(files: List[str]) -> List[str]:
-    """File stems, numbered where two images share a name."""
-    stems = [osp.splitext(osp.basename(path))[0] for path in files]
-    seen: dict = {}
-    unique = []
-    for stem in stems:
-        count = seen.get(stem, 0)
-        seen[stem] = count + 1
-        unique.append(stem if count == 0 else f'{stem}_{count}')
-    return unique
-
-
 def main() -> None:
     args = parse_args()
-    from mmmim.visualization import (
-        list_images,
-        reconstruct_images,
-        save_panels,
-    )
+    from mmmim.apis import get_model, reconstruct
+    from mmmim.apis.inputs import model_input_size
 
-    files = list_images(args.img)
-    model = build_model(args)
-    panels: List[dict] = []
-    caption = ''
-    for start in range(0, len(files), BATCH_SIZE):
-        chunk = files[start : start + BATCH_SIZE]
-        chunk_panels, caption = reconstruct_images(
-            model,
-            chunk,
-            mask_ratio=args.mask_ratio,
-            seed=args.seed + start,
-            img_size=args.img_size,
+    options: Dict = args.cfg_options or {}
+    try:
+        model = get_model(
+            args.config,
+            pretrained=args.checkpoint,
+            device=args.device,
+            **options,
         )
-        panels.extend(chunk_panels)
-
-    stems = unique_stems(files)
-    for stem, panel in zip(stems, panels):
-        out_file = osp.join(args.out_dir, f'{stem}.png')
-        save_panels([panel], out_file, row_labels=[stem], caption=caption)
-        print(f'saved {out_file}')
+    except ValueError as error:
+        sys.exit(
+            f'error: {args.checkpoint} does not fit {args.config} (missing '
+            f'keys, or a checkpoint of another model): {error}'
+        )
+    missing = model.checkpoint_report['missing']
+    if missing:  # reconstructions need the decoder and head too
+        sys.exit(
+            f'error: {args.checkpoint} has missing keys for this model: '
+            f'{", ".join(missing[:6])}{" ..." if len(missing) > 6 else ""}'
+        )
+    size = model_input_size(model)[1]
+    if args.img_size is not None and args.img_size != size:
+        sys.exit(
+            f'error: --img-size {args.img_size}: the model takes {size}-px '
+            'images (set model.backbone.img_size and the neck in the config '
+            'to change it)'
+        )
+    with warnings.catch_warnings(record=True) as skipped:
+        warnings.simplefilter('always')
+        try:
+            results: List[dict] = reconstruct(
+                model,
+                args.img,
+                mask_ratio=args.mask_ratio,
+                seed=args.seed,
+                save_dir=args.out_dir,
+                on_error='skip' if args.skip_bad else 'raise',
+            )
+        except ValueError as error:  # an unreadable image, named
+            sys.exit(f'error: {error} (or pass --skip-bad)')
+    for warning in skipped:
+        print(f'warning: {warning.message}', file=sys.stderr)
+    if not results:
+        sys.exit('error: no readable image among --img')
+    for name in _stems(results):
+        print(f'saved {osp.join(args.out_dir, name + ".png")}')
     grid_file = osp.join(args.out_dir, 'reconstructions.png')
-    save_panels(panels, grid_file, row_labels=stems, caption=caption)
-    print(f'saved {grid_file} ({len(files)} images)')
+    print(f'saved {grid_file} ({len(results)} images)')
+
+
+def _stems(results: List[dict]) -> List[str]:
+    """The file stems :func:`mmmim.apis.reconstruct` saved under (numbered
+    where two images share a name)."""
+    seen: dict = {}
+    stems = []
+    for result in results:
+        stem = osp.splitext(osp.basename(result['name']))[0]
+        seen[stem] = seen.get(stem, 0) + 1
+        stems.append(stem if seen[stem] == 1 else f'{stem}_{seen[stem] - 1}')
+    return stems
 
 
 if __name__ == '__main__':

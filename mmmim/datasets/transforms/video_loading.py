@@ -24,6 +24,9 @@ from mmmim.registry import TRANSFORMS
 __all__ = ['PyAVInitOrSkip', 'PyAVDecodeOrSkip']
 
 _POLICIES = ('raise', 'skip')
+_SHORT_CLIP_POLICIES = ('warn', 'loop', 'error')
+#: Files already warned about as looped in this process.
+_WARNED_SHORT: set = set()
 
 
 def _check_policy(on_error: str) -> str:
@@ -161,17 +164,66 @@ class PyAVDecodeOrSkip(BaseTransform):
     - imgs (List[np.ndarray]): RGB frames ``[H, W, 3]`` uint8.
     - img_shape, original_shape (Tuple[int, int])
 
+    A video shorter than the clip that ``SampleFrames`` draws from it
+    (``clip_len`` frames every ``frame_interval``: a 5-frame video for
+    8 x 2 frames) is looped by ``SampleFrames`` (frame indices modulo the
+    frame count), as in mmaction2. ``short_clip`` decides what happens:
+
+    - ``'warn'``: keep the looped clip and log a warning naming the file,
+      its frame count and the frames needed (once per file and process);
+    - ``'loop'``: keep it silently (mmaction2's behaviour);
+    - ``'error'``: treat it as a bad video, following ``on_error``
+      (raise, or skip to another video).
+
     Args:
         on_error (str): ``'raise'`` or ``'skip'``. Defaults to 'raise'.
         multi_thread (bool): Let PyAV decode with threads.
             Defaults to False.
+        short_clip (str): ``'warn'``, ``'loop'`` or ``'error'``.
+            Defaults to 'warn'.
     """
 
     def __init__(
-        self, on_error: str = 'raise', multi_thread: bool = False
+        self,
+        on_error: str = 'raise',
+        multi_thread: bool = False,
+        short_clip: str = 'warn',
     ) -> None:
         self.on_error = _check_policy(on_error)
         self.multi_thread = multi_thread
+        if short_clip not in _SHORT_CLIP_POLICIES:
+            raise ValueError(
+                f'short_clip must be one of {_SHORT_CLIP_POLICIES}, got '
+                f'{short_clip!r}.'
+            )
+        self.short_clip = short_clip
+
+    def _looped(self, results: dict) -> Optional[str]:
+        """Why the sampled clip loops the video, or None if it does not
+        (or ``short_clip='loop'``); warns under ``short_clip='warn'``."""
+        total = results.get('total_frames')
+        clip_len = results.get('clip_len')
+        interval = results.get('frame_interval')
+        if None in (total, clip_len, interval) or self.short_clip == 'loop':
+            return None
+        needed = (clip_len - 1) * interval + 1
+        if total >= needed:
+            return None
+        problem = (
+            f'it has {total} frames, fewer than the {needed} that '
+            f'{clip_len} frames every {interval} span, so SampleFrames '
+            'loops it'
+        )
+        path = results.get('filename')
+        if self.short_clip == 'warn' and path not in _WARNED_SHORT:
+            _WARNED_SHORT.add(path)
+            MMLogger.get_current_instance().warning(
+                f"Video {path}: {problem}. Set short_clip='error' in "
+                'PyAVDecodeOrSkip to refuse such clips (on_error decides '
+                "between an error and skipping), or short_clip='loop' to "
+                'silence this.'
+            )
+        return problem
 
     def transform(self, results: dict) -> Optional[dict]:
         """Decode ``results['frame_inds']``.
@@ -183,6 +235,15 @@ class PyAVDecodeOrSkip(BaseTransform):
             dict | None: ``results`` with ``imgs``, or None when the video
             is skipped.
         """
+        looped = self._looped(results)
+        if looped is not None and self.short_clip == 'error':
+            _close(results)
+            return _fail(
+                results,
+                self.on_error,
+                f"{looped} (short_clip='error')",
+                'PyAVDecodeOrSkip',
+            )
         container = results['video_reader']
         frame_inds = np.asarray(results['frame_inds']).reshape(-1)
         needed = int(frame_inds.max()) + 1
@@ -222,5 +283,6 @@ class PyAVDecodeOrSkip(BaseTransform):
     def __repr__(self) -> str:
         return (
             f'{type(self).__name__}(on_error={self.on_error!r}, '
-            f'multi_thread={self.multi_thread})'
+            f'multi_thread={self.multi_thread}, '
+            f'short_clip={self.short_clip!r})'
         )

@@ -1,5 +1,6 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .load_check_hook import LoadCheckHook
 from .non_finite_guard_hook import NonFiniteGuardHook
 from .online_knn_hook import OnlineKNNHook
 from .random_state_hook import RandomStateHook
@@ -7,6 +8,7 @@ from .reconstruction_hook import ReconstructionVisHook
 
 __all__ = [
     'AtomicCheckpointHook',
+    'LoadCheckHook',
     'NonFiniteGuardHook',
     'OnlineKNNHook',
     'RandomStateHook',

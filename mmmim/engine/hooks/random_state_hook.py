@@ -65,7 +65,9 @@ class RandomStateHook(Hook):
 
     Data-pipeline randomness in dataloader workers is reproduced by the
     worker seeding of PyTorch; with ``num_workers=0`` random transforms run
-    in the main process and are exact only if they draw no random numbers.
+    in the main process, so the states are restored right before the first
+    batch after the resume point is loaded (after the loop's fast-forward
+    over the finished iterations).
     """
 
     # Before CheckpointHook (VERY_LOW): states are gathered on every rank
@@ -143,9 +145,52 @@ class RandomStateHook(Hook):
             return
         self._pending = states[get_rank()]
 
+    def before_train_epoch(self, runner) -> None:
+        """Restore right before the first batch of the resumed run is
+        loaded: with ``num_workers=0`` its random transforms run in this
+        process, so restoring at ``before_train_iter`` (after the batch is
+        loaded) would be one batch late."""
+        if self._pending is None:
+            return
+        loop = runner.train_loop
+        iterator = getattr(loop, 'dataloader_iterator', None)
+        if iterator is None:
+            # Epoch-based: this epoch's loader iterator starts after here.
+            restore_rng_state(self._pending)
+        else:
+            # Iteration-based: the loop first fast-forwards its loader by
+            # the finished iterations (drawing augmentations with
+            # num_workers=0), then loads the first new batch.
+            loop.dataloader_iterator = _RestoreBeforeBatch(
+                loop, iterator, loop._iter, self._pending
+            )
+        self._pending = None
+
     def before_train_iter(
         self, runner, batch_idx: int, data_batch: Optional[dict] = None
     ) -> None:
-        if self._pending is not None:
+        if self._pending is not None:  # a loop without train epochs
             restore_rng_state(self._pending)
             self._pending = None
+
+
+class _RestoreBeforeBatch:
+    """Wraps a loop's data iterator: after ``skip`` batches, restore the
+    generator states, put the plain iterator back and load the batch."""
+
+    def __init__(
+        self, loop: Any, iterator: Any, skip: int, state: Dict[str, Any]
+    ) -> None:
+        self._loop, self._iterator = loop, iterator
+        self._skip, self._state = skip, state
+
+    def __iter__(self) -> '_RestoreBeforeBatch':
+        return self
+
+    def __next__(self) -> Any:
+        if self._skip > 0:
+            self._skip -= 1
+            return next(self._iterator)
+        restore_rng_state(self._state)
+        self._loop.dataloader_iterator = self._iterator
+        return next(self._iterator)

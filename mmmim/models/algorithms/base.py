@@ -69,6 +69,13 @@ class BaseMIM(BaseModel):
         self.backbone = build_in_mmmim(MODELS, backbone)
         self.neck = build_in_mmmim(MODELS, neck) if neck else None
         self.head = build_in_mmmim(MODELS, head) if head else None
+        self.check_geometry()
+
+    def check_geometry(self) -> None:
+        """Raise a ValueError naming the config keys if the backbone, neck
+        and head disagree on the geometry (token count, patch size, width);
+        subclasses that know their parts check them. Defaults to no check.
+        """
 
     def train_step(
         self, data: Union[dict, tuple, list], optim_wrapper: OptimWrapper

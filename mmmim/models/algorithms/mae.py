@@ -8,6 +8,7 @@ import torch
 from mmmim.registry import MODELS
 
 from .base import BaseMIM
+from .geometry import check_mae_geometry, raise_if_any
 
 __all__ = ['MAE']
 
@@ -23,6 +24,12 @@ class MAE(BaseMIM):
     or ``TokenReconstructionHead`` (dVAE tokens). Arguments as
     :class:`BaseMIM`.
     """
+
+    def check_geometry(self) -> None:
+        """The decoder's tokens, width and the head's patches are the
+        encoder's (also for ConvMAE)."""
+        problems = check_mae_geometry(self.backbone, self.neck, self.head)
+        raise_if_any(problems, type(self).__name__)
 
     def reconstruct(
         self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None

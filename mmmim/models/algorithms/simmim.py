@@ -10,6 +10,7 @@ from mmmim.registry import MODELS
 from ..mask_generators.global_batch import draw_global_batch_mask
 from ..utils import patchify
 from .base import BaseMIM
+from .geometry import check_simmim_geometry, raise_if_any
 
 __all__ = ['SimMIM']
 
@@ -26,6 +27,11 @@ class SimMIM(BaseMIM):
     one the backbone's ``mask_generator`` draws them. Arguments as
     :class:`BaseMIM`.
     """
+
+    def check_geometry(self) -> None:
+        """The decoder upsamples by the encoder's output stride."""
+        problems = check_simmim_geometry(self.backbone, self.neck)
+        raise_if_any(problems, 'SimMIM')
 
     def reconstruct(
         self, inputs: torch.Tensor, mask: Optional[torch.Tensor] = None

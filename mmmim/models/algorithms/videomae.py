@@ -8,6 +8,7 @@ import torch
 from mmmim.registry import MODELS
 
 from .base import BaseMIM
+from .geometry import check_mae_geometry, raise_if_any
 
 __all__ = ['VideoMAE']
 
@@ -33,6 +34,12 @@ class VideoMAE(BaseMIM):
     """
 
     default_data_preprocessor = VIDEO_DATA_PREPROCESSOR
+
+    def check_geometry(self) -> None:
+        """The decoder's cubes, width and the head's cubes are the
+        encoder's."""
+        problems = check_mae_geometry(self.backbone, self.neck, self.head)
+        raise_if_any(problems, 'VideoMAE')
 
     def _masked_prediction(
         self, inputs: torch.Tensor, mask: Optional[torch.Tensor]

@@ -75,6 +75,9 @@ class BaseViT(BaseModule):
     out_types: Tuple[str, ...] = ('raw', 'cls_token', 'featmap', 'avg_featmap')
     #: Tokens before the patch tokens (the cls token).
     num_extra_tokens: int = 1
+    #: Tensors a transfer creates (not in a pre-training checkpoint), as
+    #: regular expressions: loading a checkpoint may leave only these new.
+    fresh_on_transfer: Tuple[str, ...] = (r'fc_norm\.',)
     #: Parameters frozen with the embeddings and kept out of weight decay.
     token_names: Tuple[str, ...] = ('cls_token', 'pos_embed', 'mask_token')
 

@@ -78,6 +78,10 @@ class ConvViT(BaseConvViT):
             :class:`BaseConvViT`.
     """
 
+    # The relative position tables are new in a transfer from
+    # pre-training (which has none).
+    fresh_on_transfer = (r'fc_norm\.', r'(global|windowed)_rel_pos_bias\.')
+
     def __init__(
         self,
         out_type: str = 'featmap',

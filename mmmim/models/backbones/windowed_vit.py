@@ -62,6 +62,10 @@ class WindowedViT(BaseViT):
             ``init_cfg``, see :class:`BaseViT`.
     """
 
+    # The relative position tables are new in a transfer from
+    # pre-training (which has none).
+    fresh_on_transfer = (r'fc_norm\.', r'rel_pos_bias\.')
+
     out_types = ('featmap',)
 
     def __init__(

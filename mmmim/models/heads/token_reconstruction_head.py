@@ -101,7 +101,10 @@ class TokenReconstructionHead(BaseReconstructionHead):
 
     def _load_tokenizer(self, checkpoint: str) -> None:
         """Load the tokenizer weights now, failing on missing keys."""
-        pretrained = dict(type='Pretrained', checkpoint=checkpoint)
+        # allow_partial: the error below names the DALL-E fix instead.
+        pretrained = dict(
+            type='Pretrained', checkpoint=checkpoint, allow_partial=True
+        )
         missing = load_pretrained(self.tokenizer, pretrained)['missing']
         if missing:
             raise KeyError(

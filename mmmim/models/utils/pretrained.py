@@ -59,6 +59,30 @@ def _select(state_dict: dict, prefix: str, source: str) -> tuple:
     return selected, ignored
 
 
+def _check_coverage(
+    module: nn.Module, report: Dict[str, list], where: str, allow: bool
+) -> None:
+    """Every tensor of the module must come from the checkpoint, except
+    those a transfer adds on purpose (``module.fresh_on_transfer``
+    patterns, e.g. the ``fc_norm`` of global pooling)."""
+    fresh = getattr(module, 'fresh_on_transfer', ())
+    missing = [
+        k for k in report['missing'] if not any(re.match(p, k) for p in fresh)
+    ]
+    if not missing or allow:
+        return
+    total = len(report['loaded']) + len(report['missing'])
+    shown = ', '.join(missing[:8]) + (' ...' if len(missing) > 8 else '')
+    raise ValueError(
+        f'{type(module).__name__}: {where} fills only '
+        f'{len(report["loaded"])} of its {total} tensors; missing: {shown}. '
+        'A checkpoint of another method, one not converted '
+        '(tools/model_converters), another size, or a wrong '
+        'init_cfg.prefix? To load a part on purpose, set '
+        'init_cfg.allow_partial=True.'
+    )
+
+
 def load_pretrained(module: nn.Module, init_cfg: dict) -> Dict[str, list]:
     """Load ``init_cfg.checkpoint`` (keys under ``init_cfg.prefix``).
 
@@ -70,7 +94,9 @@ def load_pretrained(module: nn.Module, init_cfg: dict) -> Dict[str, list]:
     Args:
         module (nn.Module): The backbone to fill.
         init_cfg (dict): ``dict(type='Pretrained', checkpoint=...,
-            prefix=None, map_location='cpu')``.
+            prefix=None, map_location='cpu', allow_partial=False)``;
+            ``allow_partial`` accepts a checkpoint that fills only part of
+            the module (otherwise that is an error).
 
     Returns:
         dict: ``loaded``, ``missing`` (newly initialised), ``unexpected``
@@ -125,6 +151,7 @@ def load_pretrained(module: nn.Module, init_cfg: dict) -> Dict[str, list]:
         ignored=ignored,
     )
     where = f"'{prefix}*' of {checkpoint}" if prefix else checkpoint
+    _check_coverage(module, report, where, init_cfg.get('allow_partial'))
     lines = [
         f'{name}: loaded {len(report["loaded"])} tensors from {where}.',
         'newly initialised (not in the checkpoint): '

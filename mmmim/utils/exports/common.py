@@ -12,7 +12,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from ..converter_utils import load_official_checkpoint
+from ..converter_utils import check_output_path, load_official_checkpoint
 
 __all__ = [
     'ExportError',
@@ -224,8 +224,14 @@ def read_hf_folder(src: str) -> Tuple[StateDict, dict]:
     return dict(model.state_dict()), config
 
 
-def check_paths(src: str, dst: str) -> None:
-    """Refuse to write the output over the input."""
+def check_paths(src: str, dst: str, dst_is_dir: bool = False) -> None:
+    """Refuse to write the output over the input (and, for an output file,
+    a folder in its place: :func:`check_output_path`)."""
+    if not dst_is_dir:
+        try:
+            check_output_path(src, dst)
+        except ValueError as error:
+            raise SystemExit(f'error: {error}') from None
     same = osp.abspath(src) == osp.abspath(dst) or (
         osp.exists(dst) and osp.exists(src) and osp.samefile(src, dst)
     )
