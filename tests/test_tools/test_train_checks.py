@@ -151,18 +151,40 @@ def test_moved_work_dir_resumes_from_its_own_files(tmp_path, toy_config):
     assert 'the work dir was moved' in log
 
 
-def test_load_from_must_fill_the_backbone(tmp_path):
+def test_load_from_must_fill_the_backbone(tmp_path, demo_data_root):
+    # The demo on the fixture's data (a fresh clone has no data/demo).
+    data = [
+        f'train_dataloader.dataset.data_root={demo_data_root}',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'custom_hooks=[]',
+    ]
     # An official-format MAE file (not converted) and a neck-only one.
     from ..test_apis.official_mae import save_official_mae
 
     official = tmp_path / 'official.pth'
     save_official_mae(str(official))
     log = _fails_at_start(
-        DEMO, tmp_path / 'a', '--cfg-options', f'load_from={official}'
+        DEMO, tmp_path / 'a', '--cfg-options', *data, f'load_from={official}'
     )
     assert 'fills 0 of the 78 tensors of the backbone' in log
     assert 'an official checkpoint not converted?' in log
     assert 'min_backbone_fraction' in log
+    # An mmmim checkpoint of another method (ConvMAE into MAE).
+    from mmmim.apis import init_model
+
+    convmae = init_model(
+        'configs/convmae/convmae_convvit-tiny-p8_1xb32-coslr-demo.py'
+    )
+    torch.save({'state_dict': convmae.state_dict()}, tmp_path / 'conv.pth')
+    log = _fails_at_start(
+        DEMO,
+        tmp_path / 'e',
+        '--cfg-options',
+        *data,
+        f'load_from={tmp_path / "conv.pth"}',
+    )
+    assert 'a checkpoint of another method?' in log
     # Converted, it loads (one iteration runs).
     converted = tmp_path / 'converted.pth'
     run_tool(
@@ -176,9 +198,9 @@ def test_load_from_must_fill_the_backbone(tmp_path):
         DEMO,
         tmp_path / 'b',
         '--cfg-options',
+        *data,
         f'load_from={converted}',
         'train_cfg.max_iters=1',
-        'custom_hooks=[]',
     )
     assert 'Saving checkpoint at 1 iterations' in log
     # Another size: named as such.
@@ -192,6 +214,7 @@ def test_load_from_must_fill_the_backbone(tmp_path):
         DEMO,
         tmp_path / 'c',
         '--cfg-options',
+        *data,
         f'load_from={tmp_path / "small.pth"}',
     )
     assert 'another shape: a model of another size' in log
@@ -200,10 +223,10 @@ def test_load_from_must_fill_the_backbone(tmp_path):
         DEMO,
         tmp_path / 'd',
         '--cfg-options',
+        *data,
         f'load_from={tmp_path / "small.pth"}',
         'default_hooks.load_check.min_backbone_fraction=0.5',
         'train_cfg.max_iters=1',
-        'custom_hooks=[]',
     )
     assert 'Saving checkpoint at 1 iterations' in log
 

@@ -27,6 +27,11 @@ def _likely_cause(state_dict: Dict, own: Dict, fits: set) -> str:
             'converted? Convert it with tools/model_converters/'
             '<method>_to_mmmim.py (or load it with mmmim.apis.init_model).'
         )
+    # Mostly foreign names: another method (a ConvMAE file into MAE shares
+    # a few names such as backbone.norm.*).
+    theirs = [k for k in keys if k.startswith('backbone.')]
+    if len([k for k in theirs if k in own]) < len(theirs) / 2:
+        return 'its keys name other modules: a checkpoint of another method?'
     same_name = [k for k in own if k in state_dict]
     if len(same_name) > len(fits):
         return (
