@@ -1,7 +1,6 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """The Sphinx documentation builds without warnings (``make docs``)."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +10,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec('sphinx') is None
-    or importlib.util.find_spec('myst_parser') is None,
-    reason='needs sphinx and myst-parser (requirements/docs.txt)',
-)
+# requirements/docs.txt, installed by `make install`.
+@pytest.mark.requires('sphinx', 'myst_parser')
 def test_docs_build_without_warnings(tmp_path):
     proc = subprocess.run(
         [

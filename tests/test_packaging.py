@@ -46,6 +46,10 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
             str(src),
             '--no-deps',
             '--no-build-isolation',
+            # Offline: no index, no version check (the build tools are in
+            # the environment already).
+            '--no-index',
+            '--disable-pip-version-check',
             '-q',
             '-w',
             str(out),

@@ -8,6 +8,8 @@ from mmengine.registry import DefaultScope
 
 from mmmim import registry as mmmim_registry
 
+from .installed import require
+
 NODE_NAMES = [name for name in mmmim_registry.__all__]
 
 
@@ -42,7 +44,7 @@ TINY_MAE_VIT = dict(
 def test_foreign_scope_builds_mmmim_component_with_nested_children(scope):
     """A config of another library names ``mmmim.X``; X builds its own
     children (the mask generator) without a prefix in the caller's scope."""
-    pytest.importorskip({'mmseg': 'mmseg'}.get(scope, scope))
+    require(scope)
     foreign_models = mmengine_registry.MODELS
     backbone = _build_in_scope(scope, foreign_models, dict(TINY_MAE_VIT))
     assert type(backbone).__module__.startswith('mmmim.')
@@ -67,7 +69,7 @@ def test_mmdet_registry_reaches_mmmim_components():
 
 
 def test_mmseg_registry_reaches_mmmim_components():
-    pytest.importorskip('mmseg')
+    require('mmseg')
     from mmseg.registry import MODELS as MMSEG_MODELS
 
     backbone = _build_in_scope('mmseg', MMSEG_MODELS, dict(TINY_MAE_VIT))

@@ -85,6 +85,32 @@ def _row(model: dict) -> str:
     return '| ' + ' | '.join(cells) + ' |'
 
 
+def _paper_tables(repo_root: Path) -> List[str]:
+    """The papers' tables and figures, row by row (a checklist)."""
+    path = repo_root / 'configs' / 'paper_tables.yml'
+    if not path.exists():
+        return []
+    lines = [
+        '## The papers, table by table',
+        '',
+        'Every row of the tables and figures of the four papers with the',
+        'config that reproduces it, or why there is none',
+        '(`configs/paper_tables.yml`).',
+        '',
+        '| paper | table / figure | row | config or reason |',
+        '|---|---|---|---|',
+    ]
+    for table in _load(path).get('tables') or []:
+        for row in table['rows']:
+            cell = f'`{row["config"]}`' if 'config' in row else row['reason']
+            lines.append(
+                f'| {table["paper"]} | {table["table"]} | {row["row"]} '
+                f'| {cell} |'
+            )
+    lines.append('')
+    return lines
+
+
 def render(repo_root: Path) -> str:
     """The page as Markdown."""
     index = _load(repo_root / 'model-index.yml')
@@ -107,6 +133,7 @@ def render(repo_root: Path) -> str:
                 if model.get('In Collection') == coll['Name']:
                     lines.append(_row(model))
             lines.append('')
+    lines += _paper_tables(repo_root)
     lines.append(FOOTER)
     return '\n'.join(lines)
 

@@ -7,7 +7,6 @@ probing and partial fine-tuning train what they should and nothing else.
 """
 
 import copy
-import importlib.util
 import uuid
 from pathlib import Path
 
@@ -19,10 +18,7 @@ from mmengine.runner import Runner
 
 from ..test_datasets.test_idx_dataset import write_idx
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec('mmcv') is None,
-    reason='mmpretrain needs mmcv (make install builds it)',
-)
+pytestmark = pytest.mark.requires('mmcv')  # mmpretrain needs it
 
 REPO = Path(__file__).resolve().parents[2]
 FINETUNE = (

@@ -2,7 +2,6 @@
 """Every ConvMAE config loads, keeps the official recipe and builds."""
 
 import copy
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,7 @@ from mmengine.registry import DefaultScope
 import mmmim.models  # noqa: F401
 from mmmim.registry import MODELS
 
-needs_mmcv = pytest.mark.skipif(
-    importlib.util.find_spec('mmcv') is None,
-    reason='mmpretrain needs mmcv (make install builds it)',
-)
+needs_mmcv = pytest.mark.requires('mmcv')  # mmpretrain needs it
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / 'configs' / 'convmae'

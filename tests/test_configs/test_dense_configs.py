@@ -32,7 +32,19 @@ SCHEDULES = {
     / f'mask-rcnn_convvit-base-p16_fpn_8xb4-amp-lsj-coslr-{e}_coco.py': iters
     for e, iters in (('25e', 92187), ('50e', 184375), ('100e', 368750))
 }
-ALL = [*SCHEDULES, CONVVIT_DET_LRD, VIT_DET, CONVVIT_SEG, VIT_SEG]
+# The ViT-L variants (MAE paper Tables 4 and 5); their recipe values are
+# checked by test_recipes.py.
+VIT_L_DET = VIT_DET.with_name(VIT_DET.name.replace('vit-base', 'vit-large'))
+VIT_L_SEG = VIT_SEG.with_name(VIT_SEG.name.replace('vit-base', 'vit-large'))
+ALL = [
+    *SCHEDULES,
+    CONVVIT_DET_LRD,
+    VIT_DET,
+    CONVVIT_SEG,
+    VIT_SEG,
+    VIT_L_DET,
+    VIT_L_SEG,
+]
 # Full-size parameters (fixed position tables included) and the backbone's.
 PARAMS = {
     CONVVIT_DET: (110_171_784, 87_804_568),

@@ -3,7 +3,6 @@
 builds its model; the demo config trains on the demo photos."""
 
 import copy
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,7 @@ from mmengine.registry import DefaultScope
 import mmmim.models  # noqa: F401
 from mmmim.registry import MODELS
 
-needs_mmcv = pytest.mark.skipif(
-    importlib.util.find_spec('mmcv') is None,
-    reason='mmpretrain needs mmcv (make install builds it)',
-)
+needs_mmcv = pytest.mark.requires('mmcv')  # mmpretrain needs it
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / 'configs' / 'simmim'

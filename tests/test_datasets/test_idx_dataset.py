@@ -10,6 +10,8 @@ import pytest
 from mmmim.datasets import FashionMNIST, IDXDataset, read_idx
 from mmmim.registry import DATASETS
 
+from ..installed import require
+
 
 def write_idx(path, array: np.ndarray, code: int = 0x08, gz: bool = True):
     """Write ``array`` as an IDX file (big-endian), gzipped by default."""
@@ -114,7 +116,7 @@ def test_subset_is_fixed_by_its_seed(tmp_path):
 
 
 def test_pipeline_packs_inputs(tmp_path):
-    pytest.importorskip('mmpretrain')
+    require('mmpretrain')
     root = fake_fashion_mnist(tmp_path / 'fm')
     dataset = DATASETS.build(
         dict(

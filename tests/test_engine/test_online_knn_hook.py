@@ -18,6 +18,8 @@ from mmmim.engine.hooks import OnlineKNNHook
 from mmmim.evaluation.functional import topk_accuracy, weighted_knn_scores
 from mmmim.registry import HOOKS
 
+from ..installed import require
+
 TINY_MAE = dict(
     type='MAE',
     backbone=dict(
@@ -93,7 +95,7 @@ def knn_hook(**kwargs) -> dict:
 
 def train(work_dir, custom_hooks, max_iters=4) -> Runner:
     # The runner imports every mmmim registry location, mmcv included.
-    pytest.importorskip('mmcv', reason='mmmim.datasets needs mmcv')
+    require('mmcv')  # mmmim.datasets needs mmcv
     with DefaultScope.overwrite_default_scope('mmmim'):
         runner = Runner(
             model=TINY_MAE,

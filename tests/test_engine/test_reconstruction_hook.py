@@ -13,6 +13,8 @@ from torch.utils.data import Dataset
 from mmmim.engine.hooks import ReconstructionVisHook
 from mmmim.registry import HOOKS
 
+from ..installed import require
+
 TINY_MAE = dict(
     type='MAE',
     backbone=dict(
@@ -73,7 +75,7 @@ def images(tmp_path):
 
 def train(work_dir, custom_hooks, max_iters=4) -> torch.nn.Module:
     # The runner imports every mmmim registry location, mmcv included.
-    pytest.importorskip('mmcv', reason='mmmim.datasets needs mmcv')
+    require('mmcv')  # mmmim.datasets needs mmcv
     with DefaultScope.overwrite_default_scope('mmmim'):
         runner = Runner(
             model=TINY_MAE,

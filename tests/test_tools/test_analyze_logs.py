@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ..installed import require
 from .conftest import REPO_ROOT, run_tool
 
 TOOL = 'tools/analysis_tools/analyze_logs.py'
@@ -92,7 +93,7 @@ def test_plot_curve_cli(tmp_path):
 
 def test_reads_a_real_training_log(tmp_path, toy_config):
     """The log that tools/train.py writes (mmengine's vis_data JSON)."""
-    pytest.importorskip('mmcv', reason='the runner imports mmmim.datasets')
+    require('mmcv')  # the runner imports mmmim.datasets
     work_dir = tmp_path / 'run'
     run_tool(['tools/train.py', str(toy_config), '--work-dir', str(work_dir)])
     (log,) = work_dir.glob('*/vis_data/[0-9]*.json')

@@ -1,14 +1,14 @@
 # Copyright (c) mmmim contributors. All rights reserved.
-"""SIGKILL at a random iteration, then ``--resume`` (from a moved work dir)
-ends with the weights of an uninterrupted run, bit for bit, for MAE and
-VideoMAE on their real demo data with 0 and 2 loader workers.
+"""SIGKILL at a random iteration (seeded by MMMIM_TEST_SEED and printed),
+then ``--resume`` (from a moved work dir) ends with the weights of an
+uninterrupted run, bit for bit, for MAE and VideoMAE on their real demo
+data with 0 and 2 loader workers.
 
 With ``num_workers=0`` the random augmentations (crops, flips, frame
 offsets) run in the main process, so this also checks that the random
 states are restored before the first resumed batch is loaded.
 """
 
-import random
 import shutil
 
 import pytest
@@ -83,10 +83,10 @@ def _weights(work_dir) -> dict:
 @pytest.mark.parametrize('workers', [0, 2])
 @pytest.mark.parametrize('method', ['mae', 'videomae'])
 def test_sigkill_and_resume_are_exact(
-    tmp_path, method, workers, demo_data_root, demo_video_root
+    tmp_path, method, workers, demo_data_root, demo_video_root, rng
 ):
     root = demo_data_root if method == 'mae' else demo_video_root
-    kill = random.Random().randint(2, ITERS - 1)
+    kill = rng.randint(2, ITERS - 1)  # seeded: MMMIM_TEST_SEED
     print(f'kill at iteration {kill}')  # shown when the test fails
     full_cfg, part_cfg = tmp_path / 'full.py', tmp_path / 'part.py'
     _write(full_cfg, method, root, workers, kill=-1)

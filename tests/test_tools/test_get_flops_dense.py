@@ -6,6 +6,7 @@ import importlib.util
 import pytest
 from mmengine.config import Config
 
+from ..installed import require
 from .conftest import REPO_ROOT
 
 TOOL = 'tools/analysis_tools/get_flops.py'
@@ -15,12 +16,8 @@ UPERNET = (
 )
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec('mmseg') is None
-    or not (REPO_ROOT / UPERNET).is_file(),
-    reason='needs mmsegmentation and the UperNet config',
-)
 def test_upernet_parts_and_parameters():
+    require('mmseg')
     spec = importlib.util.spec_from_file_location(
         'get_flops', REPO_ROOT / TOOL
     )

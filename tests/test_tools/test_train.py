@@ -1,8 +1,6 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """tools/train.py: training, checkpoints, --resume under torch >= 2.6."""
 
-import random
-
 import torch
 
 from mmmim.utils import safe_torch_load
@@ -33,13 +31,17 @@ def test_train_writes_checkpoints(tmp_path, toy_config):
         assert torch.equal(ckpt['state_dict'][key], value)
 
 
-def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, toy_config):
+def test_resume_after_sigkill_matches_uninterrupted_run(
+    tmp_path, toy_config, rng
+):
     full_dir = tmp_path / 'full'
     _train(toy_config, full_dir)
 
-    # SIGKILL the job right after a random iteration in 3..5 (checkpoints
-    # every 3 iterations), then resume with the unchanged config.
-    kill_iter = random.Random().randint(3, 5)
+    # SIGKILL the job right after a seeded random iteration in 3..5
+    # (checkpoints every 3 iterations), then resume with the unchanged
+    # config.
+    kill_iter = rng.randint(3, 5)
+    print(f'kill at iteration {kill_iter}')  # shown when the test fails
     part_dir = tmp_path / 'part'
     _train(
         toy_config,

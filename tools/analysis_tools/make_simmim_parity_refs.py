@@ -12,6 +12,12 @@ of the reconstruction (in patch space) in
 same weights with ``tools/model_converters/simmim_to_mmmim.py`` and checks
 that ``SimMIM.reconstruct`` reproduces them.
 
+It also builds the official fine-tuning classifiers from their YAMLs
+(``models.build_model(config, is_pretrain=False)``: the mean-pooling ViT-B/16
+with per-layer relative position tables at 224, Swin-B window 7 at 224),
+with 10 classes and synthesised weights, and stores their parameter shapes
+and logits in ``tests/data/parity/simmim_{vit,swin}_finetune.pth``.
+
 With ``--rpb`` it also records how the official fine-tuning loaders
 (``utils.remap_pretrained_keys_{vit,swin}``) turn small pre-training
 relative position tables into fine-tuning ones (shared -> per layer,
@@ -61,6 +67,13 @@ MODELS = dict(
         4,
     ),
 )
+# name: official fine-tuning YAML (image size 224 in both)
+FINETUNE_MODELS = dict(
+    vit='configs/vit_base__800ep/simmim_finetune__vit_base__img224__800ep.yaml',
+    swin='configs/swin_base__800ep/'
+    'simmim_finetune__swin_base__img224_window7__800ep.yaml',
+)
+FINETUNE_CLASSES = 10
 BATCH = 2
 SEED = 0
 
@@ -148,6 +161,39 @@ def make_reference(repo: str, name: str) -> dict:
     )
 
 
+def make_finetune_reference(repo: str, name: str) -> dict:
+    """Logits of an official fine-tuning classifier."""
+    from models import build_model
+
+    cfg = official_config(repo, FINETUNE_MODELS[name])
+    cfg.defrost()
+    cfg.MODEL.NUM_CLASSES = FINETUNE_CLASSES
+    cfg.freeze()
+    model = build_model(cfg, is_pretrain=False).eval()
+    shapes = parameter_shapes(model)
+    assert not any(k.endswith('pos_embed') for k in shapes), 'no APE'
+    missing, unexpected = model.load_state_dict(
+        synthesize_weights(shapes, SEED + 10), strict=False
+    )
+    assert not unexpected and all(
+        k.endswith(('relative_position_index', 'attn_mask')) for k in missing
+    ), missing
+    img_size = cfg.DATA.IMG_SIZE
+    imgs = parity_inputs(BATCH, img_size, seed=SEED + 12)
+    with torch.no_grad():
+        logits = model(imgs)
+    return dict(
+        name=name,
+        img_size=img_size,
+        seed=SEED + 10,
+        input_seed=SEED + 12,
+        num_classes=FINETUNE_CLASSES,
+        official_shapes=shapes,
+        logits=logits.double(),
+        official_commit='d3e29bc',
+    )
+
+
 def make_rpb_reference() -> dict:
     """Official fine-tuning remaps of small pre-training tables."""
     import torch.nn as nn
@@ -209,6 +255,13 @@ def main() -> None:
         '--models', nargs='*', default=list(MODELS), choices=list(MODELS)
     )
     parser.add_argument(
+        '--finetune',
+        nargs='*',
+        default=list(FINETUNE_MODELS),
+        choices=list(FINETUNE_MODELS),
+        help='fine-tuning classifiers to record (default: both)',
+    )
+    parser.add_argument(
         '--rpb',
         action='store_true',
         help='also record the official table remapping (SciPy < 1.14)',
@@ -222,6 +275,11 @@ def main() -> None:
         path = osp.join(args.out, f'simmim_{name}.pth')
         torch.save(ref, path)
         print(f'{name}: loss {ref["loss"].item():.6f} -> {path}')
+    for name in args.finetune:
+        ref = make_finetune_reference(args.official_repo, name)
+        path = osp.join(args.out, f'simmim_{name}_finetune.pth')
+        torch.save(ref, path)
+        print(f'{name} fine-tuning: logits -> {path}')
     if args.rpb:
         path = osp.join(args.out, 'simmim_rpb.pth')
         torch.save(make_rpb_reference(), path)

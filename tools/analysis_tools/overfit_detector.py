@@ -57,16 +57,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', default='work_dirs/overfit_detector')
     parser.add_argument(
         '--data-root',
-        help='prepared labelme folder (default: run '
-        'tools/misc/prepare_labelme_coco.py)',
+        help='prepared labelme folder (default: the copy in '
+        'tests/data/labelme, else run tools/misc/prepare_labelme_coco.py)',
     )
     return parser.parse_args()
 
 
 def labelme_root(given: str) -> Path:
-    """The prepared labelme example, fetched into the cache if needed."""
+    """The prepared labelme example: the repository's copy, else fetched
+    into the cache."""
     if given:
         return Path(given)
+    kept = REPO / 'tests' / 'data' / 'labelme'
+    if (kept / 'data_dataset_coco' / 'annotations.json').is_file():
+        return kept
     script = REPO / 'tools' / 'misc' / 'prepare_labelme_coco.py'
     out = subprocess.run(
         [sys.executable, str(script)], check=True, capture_output=True

@@ -16,6 +16,10 @@ no ``--no-build-isolation``), extracts two folders and fixes the COCO ids:
   (palette PNGs: 0 background, 1-20 the VOC classes, 255 ignore), plus
   ``class_names.txt``.
 
+The repository keeps the same folder in ``tests/data/labelme`` (with
+labelme's GPL-3.0 ``LICENSE``), which the tests use offline; this script
+rebuilds it from PyPI.
+
 The result is cached (default ``$MMMIM_CACHE_DIR/labelme`` or
 ``~/.cache/mmmim/labelme``) and a second call only checks it. The last
 line of stdout is the folder holding both datasets; progress goes to

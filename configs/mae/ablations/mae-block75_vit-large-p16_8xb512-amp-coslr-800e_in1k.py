@@ -1,6 +1,6 @@
 # MAE ablation (paper Table 1f): block-wise masking (BEiT style) of 75% of the
 # patches.
-# Inherits the ablation base (ViT-L/16, 800 epochs, the paper's setting)
+# Inherits the ablation base (ViT-L/16, 800 epochs, the Table 1 default)
 # and changes only the setting named above.
 # BlockMaskGenerator samples on the CPU inside the training step; to move
 # it into the data workers, add GenerateMask to the pipeline and pack the

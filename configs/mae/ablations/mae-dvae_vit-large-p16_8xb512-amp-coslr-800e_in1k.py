@@ -1,6 +1,6 @@
 # MAE ablation (paper Table 1d): target = dVAE tokens (BEiT-style), with
 # cross-entropy on the masked patches.
-# Inherits the ablation base (ViT-L/16, 800 epochs, the paper's setting)
+# Inherits the ablation base (ViT-L/16, 800 epochs, the Table 1 default)
 # and changes only the target: the decoder predicts 8192 token logits per
 # patch and the head tokenises the input with a frozen DALL-E encoder.
 

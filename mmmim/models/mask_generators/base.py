@@ -1,8 +1,9 @@
 # Copyright (c) mmmim contributors. All rights reserved.
 """Shared checks of the mask generators."""
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import Callable, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 
 __all__ = ['BaseMaskGenerator', 'Device', 'Grid', 'GridSize', 'Rng']
@@ -131,6 +132,36 @@ class BaseMaskGenerator:
             batch_size, num_tokens, device=device, generator=generator
         )
         return torch.argsort(torch.argsort(noise, dim=1), dim=1)
+
+    @staticmethod
+    def official_numpy_masks(
+        draw_one: Callable[[], np.ndarray],
+        batch_size: int,
+        device: Device,
+        generator: Rng,
+    ) -> torch.Tensor:
+        """Stack ``batch_size`` masks drawn one sample at a time from
+        NumPy's global RNG, as the official data pipelines do.
+
+        Args:
+            draw_one (Callable): Draws one flat 0/1 mask with ``np.random``.
+            batch_size (int): Number of masks ``B``.
+            device (str | torch.device): Device of the result.
+            generator (torch.Generator, optional): Must be None: a torch
+                generator cannot drive NumPy's RNG.
+
+        Returns:
+            torch.Tensor: Bool ``[B, L]``.
+        """
+        if generator is not None:
+            raise ValueError(
+                "official_rng=True draws from NumPy's global RNG (seed it "
+                'with np.random.seed), as the official data pipeline; a '
+                'torch.Generator cannot drive it. Pass generator=None or '
+                'use official_rng=False.'
+            )
+        masks = np.stack([draw_one() for _ in range(batch_size)])
+        return torch.from_numpy(masks.reshape(batch_size, -1) > 0).to(device)
 
     def __repr__(self) -> str:
         args = ', '.join(f'{k}={getattr(self, k)}' for k in self.repr_args)

@@ -4,6 +4,7 @@
 import math
 from typing import Tuple
 
+import numpy as np
 import torch
 
 from mmmim.registry import TASK_UTILS
@@ -51,6 +52,14 @@ class SimMIMMaskGenerator(BaseMaskGenerator):
     (``patch_size`` = the model patch size) or as a backbone's
     ``mask_generator``.
 
+    By default the cells are the lowest ranks of torch uniform noise (the
+    global torch RNG or ``generator``). ``official_rng=True`` reproduces
+    the official draw exactly instead: per sample, in batch order, the
+    first ``count`` entries of ``np.random.permutation(cells)``, so that
+    ``np.random.seed(s)`` followed by a draw of ``B`` masks gives what the
+    official ``MaskGenerator`` gives ``B`` consecutive samples after the
+    same seed.
+
     Args:
         mask_ratio (float): Fraction of masked coarse cells (rounded up), in
             (0, 1). Defaults to 0.6.
@@ -58,17 +67,27 @@ class SimMIMMaskGenerator(BaseMaskGenerator):
             Defaults to 32.
         model_patch_size (int): Side of a model token in pixels (16 for
             ViT-B/16, 4 for Swin). Defaults to 16.
+        official_rng (bool): Draw from NumPy's global RNG exactly as the
+            official code (then ``generator`` must be None). Defaults to
+            False.
     """
 
-    repr_args = ('mask_ratio', 'mask_patch_size', 'model_patch_size')
+    repr_args = (
+        'mask_ratio',
+        'mask_patch_size',
+        'model_patch_size',
+        'official_rng',
+    )
 
     def __init__(
         self,
         mask_ratio: float = 0.6,
         mask_patch_size: int = 32,
         model_patch_size: int = 16,
+        official_rng: bool = False,
     ) -> None:
         super().__init__(mask_ratio)
+        self.official_rng = bool(official_rng)
         for name, value in (
             ('mask_patch_size', mask_patch_size),
             ('model_patch_size', model_patch_size),
@@ -147,6 +166,18 @@ class SimMIMMaskGenerator(BaseMaskGenerator):
         """
         coarse = self.coarse_grid(grid_size)
         count = self.num_masked_cells(grid_size)
+        if self.official_rng:
+            cells = coarse[0] * coarse[1]
+
+            def draw_one() -> np.ndarray:
+                mask = np.zeros(cells, dtype=bool)
+                mask[np.random.permutation(cells)[:count]] = True
+                return mask
+
+            coarse_masks = self.official_numpy_masks(
+                draw_one, batch_size, device, generator
+            )
+            return upsample_mask(coarse_masks, coarse, self.scale)
         # A uniform random subset of cells, as the official
         # permutation()[:count].
         ranks = self.noise_ranks(

@@ -3,6 +3,7 @@
 
 from typing import Sequence, Tuple, Union
 
+import numpy as np
 import torch
 
 from mmmim.registry import TASK_UTILS
@@ -28,13 +29,32 @@ class TubeMaskGenerator(BaseMaskGenerator):
     Tokens are t-major (``t * h * w + i * w + j``), the order of
     :class:`~mmmim.models.utils.CubeEmbed`.
 
+    By default the positions are the lowest ranks of torch uniform noise
+    (the global torch RNG or ``generator``), so that masks follow the
+    model's seeding and can be drawn on the device. ``official_rng=True``
+    instead reproduces the official draw exactly: per sample, in batch
+    order, ``np.random.shuffle`` of ``h * w - n`` zeros followed by ``n``
+    ones, tiled over the slots; so ``np.random.seed(s)`` followed by a draw
+    of ``B`` masks gives the masks the official ``TubeMaskingGenerator``
+    gives to ``B`` consecutive samples after the same seed. Both draw a
+    uniformly random subset of the same size; only the random stream
+    differs.
+
     Args:
         mask_ratio (float): Fraction of masked positions per slot, in
             (0, 1). Defaults to 0.9.
+        official_rng (bool): Draw from NumPy's global RNG exactly as the
+            official code (then ``generator`` must be None). Defaults to
+            False.
     """
 
-    def __init__(self, mask_ratio: float = 0.9) -> None:
+    repr_args = ('mask_ratio', 'official_rng')
+
+    def __init__(
+        self, mask_ratio: float = 0.9, official_rng: bool = False
+    ) -> None:
         super().__init__(mask_ratio)
+        self.official_rng = bool(official_rng)
 
     @staticmethod
     def as_video_grid(grid_size: VideoGrid) -> Tuple[int, int, int]:
@@ -102,6 +122,18 @@ class TubeMaskGenerator(BaseMaskGenerator):
         """
         t, h, w = self.as_video_grid(grid_size)
         per_slot = self.num_masked_per_slot((t, h, w))
+        if self.official_rng:
+
+            def draw_one() -> np.ndarray:
+                slot = np.hstack(
+                    [np.zeros(h * w - per_slot), np.ones(per_slot)]
+                )
+                np.random.shuffle(slot)
+                return np.tile(slot, (t, 1))
+
+            return self.official_numpy_masks(
+                draw_one, batch_size, device, generator
+            )
         ranks = self.noise_ranks(batch_size, h * w, device, generator)
         # t-major tokens: the slot pattern repeats along the token axis.
         return (ranks < per_slot).repeat(1, t)

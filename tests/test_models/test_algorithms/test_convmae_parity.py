@@ -12,9 +12,18 @@ into mmmim's models:
   ``loss`` (``models_convmae.py``);
 * ``mmpretrain.ImageClassifier`` with ``mmmim.ConvViT`` gives the official
   fine-tuned logits (``models_convvit.py``, global pool);
-* with ``MMMIM_SLOW_TESTS=1``, ``ConvViT`` at 1024 x 1024 gives the
-  official detector backbone's E1-E4 (``DET/models/convmae.py``; about a
+* ``ConvViT`` at toy size gives the E1-E4 of the official detector
+  backbone (``DET/models/convmae.py``) at toy size, with its position
+  table resized by the official loader (``convmae_det_tiny.pth``); with
+  ``MMMIM_SLOW_TESTS=1`` also at the real size, 1024 x 1024 (about a
   minute on one core).
+
+The pre-training and fine-tuning references store the official key names
+and shapes (``shapes``); the weights are rebuilt under those names,
+converted with ``mmmim/utils/converters/convmae.py`` and loaded strictly.
+Negative controls break one rule of the converter's table (or, for the
+detector backbone, which needs no converter, swap two blocks) and require
+the strict load or the comparison to fail.
 """
 
 import importlib.util
@@ -27,6 +36,8 @@ import torch
 from mmmim.models import ConvMAE, ConvViT
 from mmmim.models.utils import build_2d_sincos_pos_embed
 from mmmim.testing import parity_inputs, synthesize_weights
+from mmmim.utils.converters import convert_state_dict
+from mmmim.utils.converters import convmae as convmae_converter
 
 REPO = Path(__file__).resolve().parents[3]
 REFS = REPO / 'tests' / 'data' / 'parity'
@@ -70,7 +81,38 @@ def _build_convmae() -> ConvMAE:
     return model.eval()
 
 
-PRETRAIN_PREFIXES = {'backbone.': '', 'neck.': ''}
+#: Swap the MLP input weights of stage-3 blocks 0 and 1 (same shapes):
+#: the strict load succeeds, only the outputs can tell.
+SWAP_FC1 = (
+    (r'blocks3\.0\.mlp\.fc1\.', 'backbone.blocks3.1.mlp.fc1.'),
+    (r'blocks3\.1\.mlp\.fc1\.', 'backbone.blocks3.0.mlp.fc1.'),
+)
+
+
+def _official_pretrain_weights(model: ConvMAE, ref: dict) -> dict:
+    """The official checkpoint of the reference, under official names:
+    synthesised weights plus the fixed sin-cos tables (taken from mmmim's
+    model after checking them against the official fingerprints)."""
+    official = synthesize_weights(ref['shapes'], ref['seed'])
+    tables = dict(
+        pos_embed=model.backbone.pos_embed,
+        decoder_pos_embed=model.neck.decoder_pos_embed,
+    )
+    assert set(tables) == set(ref['fixed_tables'])
+    for name, table in tables.items():
+        assert tuple(table.shape) == tuple(ref['shapes'][name])
+        table = table.detach().double()
+        for key, value in (
+            ('sum', table.sum()),
+            ('abs_sum', table.abs().sum()),
+            ('sq_sum', table.pow(2).sum()),
+        ):
+            torch.testing.assert_close(
+                value, ref['fixed_tables'][name][key], rtol=1e-6, atol=1e-3
+            )
+        official[name] = table.float().clone()
+    assert set(official) == set(ref['shapes'])
+    return official
 
 
 def _check_pretrain(model: ConvMAE, ref: dict) -> None:
@@ -117,24 +159,18 @@ def _check_pretrain(model: ConvMAE, ref: dict) -> None:
 def test_converted_pretrain_weights_match_official():
     ref = torch.load(REFS / 'convmae_pretrain.pth', weights_only=True)
     model = _build_convmae()
-    shapes = _official_shapes(model, PRETRAIN_PREFIXES)
     # The CLI (file with 'args', safe loading) is covered on small files
     # in tests/test_tools/test_convmae_converter.py.
-    official = synthesize_weights(shapes, ref['seed'])
+    official = _official_pretrain_weights(model, ref)
     converted, meta = _load_converter().convert(official, 'official')
+    assert converted.keys() == convert_state_dict(official, 'convmae').keys()
     del official
     assert meta['kind'] == 'pretrain'
     assert meta['arch']['embed_dims'] == [256, 384, 768]
     assert meta['arch']['num_layers'] == [2, 2, 11]
     assert meta['arch']['patch_sizes'] == [4, 2, 2]
     assert meta['arch']['decoder_num_layers'] == 8
-    result = model.load_state_dict(converted, strict=False)
-    # The fixed sin-cos tables are built by the model, not synthesised.
-    assert set(result.missing_keys) == {
-        'backbone.pos_embed',
-        'neck.decoder_pos_embed',
-    }
-    assert not result.unexpected_keys
+    model.load_state_dict(converted, strict=True)
     _check_pretrain(model, ref)
     # The check has teeth: a small change of one stage-1 weight (reachable
     # only through the masked convolutions) breaks the match.
@@ -144,11 +180,37 @@ def test_converted_pretrain_weights_match_official():
         _check_pretrain(model, ref)
 
 
-def test_converted_finetune_weights_match_official_logits():
+@pytest.mark.parametrize(
+    'broken, error',
+    [
+        (SWAP_FC1, AssertionError),  # loads, but the outputs differ
+        # The stage-1 decode conv sent to stage 2's: strict load fails.
+        (
+            ((r'stage1_output_decode\.', 'backbone.stage2_output_decode.'),),
+            RuntimeError,
+        ),
+    ],
+)
+def test_broken_converter_rule_fails_the_pretrain_check(
+    monkeypatch, broken, error
+):
+    ref = torch.load(REFS / 'convmae_pretrain.pth', weights_only=True)
+    model = _build_convmae()
+    official = _official_pretrain_weights(model, ref)
+    monkeypatch.setattr(
+        convmae_converter, 'RULES', (*broken, *convmae_converter.RULES)
+    )
+    with pytest.raises(error):
+        model.load_state_dict(
+            convert_state_dict(official, 'convmae'), strict=True
+        )
+        _check_pretrain(model, ref)
+
+
+def _build_classifier(num_classes: int):
     from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
-    ref = torch.load(REFS / 'convmae_finetune.pth', weights_only=True)
-    model = MMPRETRAIN_MODELS.build(
+    return MMPRETRAIN_MODELS.build(
         dict(
             type='mmpretrain.ImageClassifier',
             # Nested defaults (ClsDataPreprocessor) resolve in mmpretrain.
@@ -165,25 +227,139 @@ def test_converted_finetune_weights_match_official_logits():
             ),
             head=dict(
                 type='mmpretrain.LinearClsHead',
-                num_classes=ref['num_classes'],
+                num_classes=num_classes,
                 in_channels=768,
             ),
         )
     ).eval()
-    shapes = _official_shapes(model, {'backbone.': '', 'head.fc.': 'head.'})
-    official = synthesize_weights(shapes, ref['seed'])
+
+
+def _official_finetune_weights(ref: dict) -> dict:
+    official = synthesize_weights(ref['shapes'], ref['seed'])
     official['pos_embed'] = _finetune_pos_embed(ref['pos_embed_seed'])
-    converted, meta = _load_converter().convert(official, 'finetune')
-    del official
-    assert meta['kind'] == 'finetune'
-    assert meta['arch']['num_classes'] == ref['num_classes']
-    model.load_state_dict(converted, strict=True)
+    assert set(official) == set(ref['shapes'])
+    return official
+
+
+def _check_logits(model, ref: dict) -> None:
     inputs = parity_inputs(2, ref['img_size'], seed=ref['input_seed'])
     with torch.no_grad():
         logits = model(inputs, mode='tensor')
     torch.testing.assert_close(
         logits.double(), ref['logits'], rtol=1e-5, atol=1e-5
     )
+
+
+def test_converted_finetune_weights_match_official_logits():
+    ref = torch.load(REFS / 'convmae_finetune.pth', weights_only=True)
+    model = _build_classifier(ref['num_classes'])
+    official = _official_finetune_weights(ref)
+    converted, meta = _load_converter().convert(official, 'finetune')
+    del official
+    assert meta['kind'] == 'finetune'
+    assert meta['arch']['num_classes'] == ref['num_classes']
+    model.load_state_dict(converted, strict=True)
+    _check_logits(model, ref)
+
+
+@pytest.mark.parametrize(
+    'broken, error',
+    [
+        (SWAP_FC1, AssertionError),
+        # The classifier sent into the backbone: strict load fails.
+        (((r'head\.', 'backbone.head.'),), RuntimeError),
+    ],
+)
+def test_broken_converter_rule_fails_the_finetune_check(
+    monkeypatch, broken, error
+):
+    ref = torch.load(REFS / 'convmae_finetune.pth', weights_only=True)
+    model = _build_classifier(ref['num_classes'])
+    official = _official_finetune_weights(ref)
+    monkeypatch.setattr(
+        convmae_converter, 'RULES', (*broken, *convmae_converter.RULES)
+    )
+    with pytest.raises(error):
+        model.load_state_dict(
+            convert_state_dict(official, 'convmae'), strict=True
+        )
+        _check_logits(model, ref)
+
+
+def _build_tiny_det(ref: dict) -> ConvViT:
+    arch = ref['arch']
+    return ConvViT(
+        arch=dict(
+            embed_dims=arch['embed_dims'],
+            num_layers=arch['num_layers'],
+            num_heads=arch['heads'],
+        ),
+        img_size=ref['img_size'],
+        window_size=ref['window_size'],
+        global_attn_indexes=ref['global_attn_indexes'],
+    ).eval()
+
+
+def _official_tiny_det_weights(ref: dict) -> dict:
+    """Synthesised weights under the official names and the 4 x 4
+    pre-training position table the official loader resized."""
+    official = synthesize_weights(ref['shapes'], ref['seed'])
+    gen = torch.Generator().manual_seed(ref['pos_embed_seed'])
+    official['pos_embed'] = 0.1 * torch.randn(
+        ref['pretrain_pos_embed_shape'], generator=gen
+    )
+    return official
+
+
+def _check_det(model: ConvViT, ref: dict) -> None:
+    inputs = parity_inputs(2, ref['img_size'], seed=ref['input_seed'])
+    with torch.no_grad():
+        outs = model(inputs)
+    assert len(outs) == len(ref['outs']) == 4
+    for out, name in zip(outs, ('s0', 's1', 's2', 's3')):
+        expected = ref['outs'][name]
+        assert tuple(out.shape) == expected['shape']
+        torch.testing.assert_close(
+            out[:, :4, :3, :3], expected['corner'], rtol=1e-4, atol=1e-5
+        )
+        for key, value in (
+            ('sum', out.double().sum()),
+            ('abs_sum', out.double().abs().sum()),
+            ('sq_sum', out.double().pow(2).sum()),
+        ):
+            torch.testing.assert_close(
+                value,
+                expected[key],
+                rtol=1e-5,
+                atol=1e-6 * expected['abs_sum'].item(),
+            )
+
+
+def test_tiny_convvit_matches_official_detector_backbone():
+    """ConvViTDet's own names load as they are (no converter); the load
+    hook resizes the 4 x 4 table to 8 x 8 as the official loader."""
+    ref = torch.load(REFS / 'convmae_det_tiny.pth', weights_only=True)
+    model = _build_tiny_det(ref)
+    model.load_state_dict(_official_tiny_det_weights(ref), strict=True)
+    _check_det(model, ref)
+
+
+def test_tiny_detector_check_fails_on_swapped_blocks():
+    """Negative control: a windowed and a global block exchanged (same
+    shapes, so the strict load passes) must break the match."""
+    ref = torch.load(REFS / 'convmae_det_tiny.pth', weights_only=True)
+    model = _build_tiny_det(ref)
+    official = _official_tiny_det_weights(ref)
+    swap = {'blocks3.0.': 'blocks3.1.', 'blocks3.1.': 'blocks3.0.'}
+    swapped = {}
+    for key, value in official.items():
+        prefix = key[: len('blocks3.0.')]
+        if prefix in swap:
+            key = swap[prefix] + key[len(prefix) :]
+        swapped[key] = value
+    model.load_state_dict(swapped, strict=True)
+    with pytest.raises(AssertionError):
+        _check_det(model, ref)
 
 
 @pytest.mark.skipif(

@@ -11,6 +11,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from mmmim.models import MAE
 from mmmim.registry import MODELS
 
+from ...installed import require
+
 
 def _build(cfg: dict) -> MAE:
     model = MODELS.build(copy.deepcopy(cfg))
@@ -151,7 +153,7 @@ def test_builds_under_a_foreign_default_scope(tiny_mae_cfg):
 
 
 def test_default_data_preprocessor_and_train_step(tiny_mae_cfg):
-    pytest.importorskip('mmcv', reason='mmpretrain needs mmcv')
+    require('mmcv')  # mmpretrain needs mmcv
     from mmengine.optim import OptimWrapper
 
     cfg = copy.deepcopy(tiny_mae_cfg)
@@ -174,7 +176,7 @@ def test_default_data_preprocessor_and_train_step(tiny_mae_cfg):
 
 
 def test_mmpretrain_layer_decay_constructor(tiny_mae_cfg):
-    pytest.importorskip('mmcv', reason='mmpretrain needs mmcv')
+    require('mmcv')  # mmpretrain needs mmcv
     from mmpretrain.engine.optimizers import (
         LearningRateDecayOptimWrapperConstructor,
     )
@@ -238,7 +240,7 @@ def test_training_step_has_no_host_sync_or_boolean_indexing(tiny_mae_cfg):
 
 
 def test_data_side_mask_through_pack_inputs(tiny_mae_cfg):
-    pytest.importorskip('mmcv', reason='mmpretrain needs mmcv')
+    require('mmcv')  # mmpretrain needs mmcv
     from mmengine.dataset import Compose, default_collate
 
     from mmmim.registry import TRANSFORMS

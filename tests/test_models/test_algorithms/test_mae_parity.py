@@ -1,12 +1,23 @@
 # Copyright (c) mmmim contributors. All rights reserved.
-"""Converted official MAE weights reproduce the official model.
+"""Converted official MAE weights reproduce the official models.
 
-The references in ``tests/data/parity/mae_<arch>.pth`` were produced by the
-official ``models_mae.py`` (facebookresearch/mae efb2a80) with
-``tools/analysis_tools/make_mae_parity_refs.py``: synthesised weights, a
-fixed input and the official random mask. Here the same weights go through
-``tools/model_converters/mae_to_mmmim.py`` into mmmim's MAE, which must
-give the official mask-conditioned ``pred`` and ``loss``.
+The references in ``tests/data/parity/mae_*.pth`` were produced by the
+official code (facebookresearch/mae efb2a80) with
+``tools/analysis_tools/make_mae_parity_refs.py``. Each stores the official
+key names and shapes (``shapes``) the weights were synthesised from, so
+that here the same weights are rebuilt under the official names, converted
+by ``mmmim/utils/converters/mae.py`` and loaded strictly into mmmim:
+
+* ``mae_{base,large,huge}.pth``: ``models_mae.py`` with the official
+  random mask: ``MAE.reconstruct`` gives the official ``pred`` and
+  ``loss``;
+* ``mae_finetune.pth``: ``models_vit.py`` ViT-B/16 with ``global_pool``
+  (``fc_norm``) and 10 classes: the classifier of
+  ``configs/_base_/models/mae_vit-base-p16_finetune.py`` gives the official
+  logits.
+
+Negative controls break one rule of the converter's table and require the
+strict load or the comparison to fail.
 """
 
 import importlib.util
@@ -14,15 +25,24 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from mmmim.models import MAE
 from mmmim.testing import parity_inputs, synthesize_weights
+from mmmim.utils.converters import convert_state_dict
+from mmmim.utils.converters import mae as mae_converter
 
 REPO = Path(__file__).resolve().parents[3]
 REFS = REPO / 'tests' / 'data' / 'parity'
 # arch name -> (backbone arch, patch size)
 GEOMETRY = dict(base=('b', 16), large=('l', 16), huge=('h', 14))
+#: Two rules that swap the MLP input weights of blocks 0 and 1: the strict
+#: load still succeeds, only the outputs can tell.
+SWAP_FC1 = (
+    (r'blocks\.0\.mlp\.fc1\.', 'backbone.blocks.1.mlp.fc1.'),
+    (r'blocks\.1\.mlp\.fc1\.', 'backbone.blocks.0.mlp.fc1.'),
+)
 
 
 def _load_converter():
@@ -55,14 +75,33 @@ def _build_mae(arch: str, norm_pix: bool, img_size: int) -> MAE:
     return model.eval()
 
 
-def _official_shapes(model: MAE) -> dict:
-    """Official key names and shapes (the converter's inverse mapping)."""
-    shapes = {}
-    for key, value in model.state_dict().items():
-        prefix, _, name = key.partition('.')
-        assert prefix in ('backbone', 'neck'), key
-        shapes[name] = tuple(value.shape)
-    return shapes
+def _official_pretrain_weights(model: MAE, ref: dict) -> dict:
+    """The official checkpoint the reference was computed from, under the
+    official names: synthesised weights plus the fixed sin-cos tables.
+
+    The tables are taken from mmmim's model (the synthesiser skips them)
+    after checking them against the official tables' fingerprints.
+    """
+    official = synthesize_weights(ref['shapes'], ref['seed'])
+    tables = dict(
+        pos_embed=model.backbone.pos_embed,
+        decoder_pos_embed=model.neck.decoder_pos_embed,
+    )
+    assert set(tables) == set(ref['fixed_tables'])
+    for name, table in tables.items():
+        assert tuple(table.shape) == tuple(ref['shapes'][name])
+        table = table.detach().double()
+        for key, value in (
+            ('sum', table.sum()),
+            ('abs_sum', table.abs().sum()),
+            ('sq_sum', table.pow(2).sum()),
+        ):
+            torch.testing.assert_close(
+                value, ref['fixed_tables'][name][key], rtol=1e-6, atol=1e-3
+            )
+        official[name] = table.float().clone()
+    assert set(official) == set(ref['shapes'])
+    return official
 
 
 def _check_against_reference(model: MAE, ref: dict) -> None:
@@ -89,21 +128,19 @@ def _check_against_reference(model: MAE, ref: dict) -> None:
 
 
 def test_converted_base_checkpoint_file_matches_official(tmp_path):
-    """Full path: official-format file -> converter CLI -> init from file."""
+    """Full path: official-format file -> converter CLI -> strict load."""
     ref = torch.load(REFS / 'mae_base.pth', weights_only=True)
     model = _build_mae('base', ref['norm_pix'], ref['img_size'])
-    weights = synthesize_weights(_official_shapes(model), ref['seed'])
+    weights = _official_pretrain_weights(model, ref)
     src, dst = tmp_path / 'official.pth', tmp_path / 'mmmim.pth'
     torch.save({'model': weights}, src)
     _load_converter().main([str(src), str(dst)])
     converted = torch.load(dst, weights_only=True)
+    assert converted['meta']['kind'] == 'pretrain'
     assert converted['meta']['arch']['embed_dims'] == 768
     assert converted['meta']['arch']['decoder_num_layers'] == 8
-    # The synthesised file has no fixed pos-embed tables (the model builds
-    # them), so exactly those are missing.
-    missing = set(model.state_dict()) - set(converted['state_dict'])
-    assert missing == {'backbone.pos_embed', 'neck.decoder_pos_embed'}
-    load_checkpoint(model, str(dst), map_location='cpu', strict=False)
+    assert set(converted['state_dict']) == set(model.state_dict())
+    load_checkpoint(model, str(dst), map_location='cpu', strict=True)
     _check_against_reference(model, ref)
 
 
@@ -111,26 +148,166 @@ def test_converted_base_checkpoint_file_matches_official(tmp_path):
 def test_converted_weights_match_official(arch):
     ref = torch.load(REFS / f'mae_{arch}.pth', weights_only=True)
     model = _build_mae(arch, ref['norm_pix'], ref['img_size'])
-    official = synthesize_weights(_official_shapes(model), ref['seed'])
-    converted, meta = _load_converter().convert(official, arch)
+    official = _official_pretrain_weights(model, ref)
+    converted = convert_state_dict({'model': official}, 'mae')
     del official
-    assert meta['arch']['patch_size'] == GEOMETRY[arch][1]
-    result = model.load_state_dict(converted, strict=False)
-    assert set(result.missing_keys) == {
-        'backbone.pos_embed',
-        'neck.decoder_pos_embed',
-    }
-    assert not result.unexpected_keys
+    model.load_state_dict(converted, strict=True)
     _check_against_reference(model, ref)
 
 
-def test_reference_is_sensitive_to_the_weights():
-    """Perturbing one weight breaks the match, so the check has teeth."""
+@pytest.mark.parametrize(
+    'broken, error',
+    [
+        (SWAP_FC1, AssertionError),  # loads, but the outputs differ
+        # The encoder's final norm sent to the decoder: strict load fails.
+        (((r'norm\.', 'neck.decoder_norm.'),), RuntimeError),
+    ],
+)
+def test_broken_converter_rule_fails_the_pretrain_check(
+    monkeypatch, broken, error
+):
     ref = torch.load(REFS / 'mae_base.pth', weights_only=True)
     model = _build_mae('base', ref['norm_pix'], ref['img_size'])
-    official = synthesize_weights(_official_shapes(model), ref['seed'])
-    converted, _ = _load_converter().convert(official, 'base')
-    converted['neck.decoder_pred.bias'][0] += 1e-2
-    model.load_state_dict(converted, strict=False)
-    with pytest.raises(AssertionError):
+    official = _official_pretrain_weights(model, ref)
+    monkeypatch.setattr(
+        mae_converter, 'RULES', (*broken, *mae_converter.RULES)
+    )
+    with pytest.raises(error):
+        model.load_state_dict(convert_state_dict(official, 'mae'), strict=True)
         _check_against_reference(model, ref)
+
+
+# --------------------------------------------------------- fine-tuning
+def _build_classifier(num_classes: int):
+    from mmpretrain.registry import MODELS
+
+    cfg = Config.fromfile(
+        str(REPO / 'configs/_base_/models/mae_vit-base-p16_finetune.py')
+    ).model
+    cfg.backbone.init_cfg = None
+    cfg.head.num_classes = num_classes
+    cfg.data_preprocessor.num_classes = num_classes
+    return MODELS.build(cfg).eval()
+
+
+def _official_finetune_weights(ref: dict) -> dict:
+    """The generator's weights: synthesised, plus its seeded pos table."""
+    official = synthesize_weights(ref['shapes'], ref['seed'])
+    gen = torch.Generator().manual_seed(ref['pos_embed_seed'])
+    official['pos_embed'] = 0.1 * torch.randn(
+        ref['shapes']['pos_embed'], generator=gen
+    )
+    assert set(official) == set(ref['shapes'])
+    return official
+
+
+def _check_logits(model, ref: dict) -> None:
+    inputs = parity_inputs(2, ref['img_size'], seed=ref['input_seed'])
+    with torch.no_grad():
+        logits = model(inputs, mode='tensor')
+    torch.testing.assert_close(
+        logits.double(), ref['logits'], rtol=1e-5, atol=1e-5
+    )
+
+
+def test_converted_finetune_weights_match_official_logits():
+    ref = torch.load(REFS / 'mae_finetune.pth', weights_only=True)
+    assert ref['global_pool']
+    model = _build_classifier(ref['num_classes'])
+    converted, meta = mae_converter.convert(
+        _official_finetune_weights(ref), 'finetune'
+    )
+    assert meta['kind'] == 'finetune'
+    assert meta['arch']['num_classes'] == ref['num_classes']
+    assert meta['arch']['global_pool'] is True
+    assert {k.split('.')[0] for k in converted} == {'backbone', 'head'}
+    model.load_state_dict(converted, strict=True)
+    _check_logits(model, ref)
+
+
+@pytest.mark.parametrize(
+    'broken, error',
+    [
+        (SWAP_FC1, AssertionError),
+        # fc_norm as the final norm: MAEViT(final_norm=False) has none.
+        (((r'fc_norm\.', 'backbone.norm.'),), RuntimeError),
+    ],
+)
+def test_broken_converter_rule_fails_the_finetune_check(
+    monkeypatch, broken, error
+):
+    ref = torch.load(REFS / 'mae_finetune.pth', weights_only=True)
+    model = _build_classifier(ref['num_classes'])
+    official = _official_finetune_weights(ref)
+    monkeypatch.setattr(
+        mae_converter,
+        'FINETUNE_RULES',
+        (*broken, *mae_converter.FINETUNE_RULES),
+    )
+    with pytest.raises(error):
+        model.load_state_dict(convert_state_dict(official, 'mae'), strict=True)
+        _check_logits(model, ref)
+
+
+def _tiny_classifier_keys(global_pool: bool) -> dict:
+    shapes = {
+        'cls_token': (1, 1, 8),
+        'pos_embed': (1, 5, 8),
+        'patch_embed.proj.weight': (8, 3, 4, 4),
+        'patch_embed.proj.bias': (8,),
+        'blocks.0.attn.qkv.weight': (24, 8),
+        'blocks.0.mlp.fc1.weight': (32, 8),
+        'head.weight': (3, 8),
+        'head.bias': (3,),
+    }
+    norm = 'fc_norm' if global_pool else 'norm'
+    shapes.update({f'{norm}.weight': (8,), f'{norm}.bias': (8,)})
+    return {k: torch.zeros(v) for k, v in shapes.items()}
+
+
+@pytest.mark.parametrize('global_pool', [True, False])
+def test_converter_maps_classifier_keys(global_pool):
+    converted, meta = mae_converter.convert(_tiny_classifier_keys(global_pool))
+    norm = 'fc_norm' if global_pool else 'norm'
+    assert set(converted) == {
+        'backbone.cls_token',
+        'backbone.pos_embed',
+        'backbone.patch_embed.proj.weight',
+        'backbone.patch_embed.proj.bias',
+        'backbone.blocks.0.attn.qkv.weight',
+        'backbone.blocks.0.mlp.fc1.weight',
+        f'backbone.{norm}.weight',
+        f'backbone.{norm}.bias',
+        'head.fc.weight',
+        'head.fc.bias',
+    }
+    assert meta['kind'] == 'finetune'
+    assert meta['arch']['num_classes'] == 3
+    assert meta['arch']['global_pool'] is global_pool
+    assert 'fine-tuned classifier' in mae_converter.summary(converted, meta)
+
+
+@pytest.mark.parametrize(
+    'change, message',
+    [
+        # Both norms: not a models_vit.py classifier.
+        (dict(add={'norm.weight': (8,)}), 'fine-tuned classification'),
+        # main_linprobe.py: BatchNorm + Linear head.
+        (
+            dict(
+                drop=('head.weight', 'head.bias'),
+                add={'head.1.weight': (3, 8), 'head.0.running_mean': (8,)},
+            ),
+            'linear-probing',
+        ),
+        # A stray key of a classifier is named, not dropped.
+        (dict(add={'head.extra': (1,)}), 'head.extra'),
+    ],
+)
+def test_converter_refuses_other_classifiers(change, message):
+    state = _tiny_classifier_keys(True)
+    for key in change.get('drop', ()):
+        del state[key]
+    state.update({k: torch.zeros(v) for k, v in change['add'].items()})
+    with pytest.raises((ValueError, KeyError), match=message):
+        mae_converter.convert(state, 'ckpt.pth')

@@ -10,7 +10,14 @@ the official ``MaskGenerator``. Here the same weights go through
 ``tools/model_converters/simmim_to_mmmim.py`` into mmmim's SimMIM, which
 must give the official reconstruction and loss. ``simmim_rpb.pth`` holds
 what the official fine-tuning loaders make of small pre-training tables
-(SciPy 1.13 ``interp2d``).
+(SciPy 1.13 ``interp2d``). ``simmim_{vit,swin}_finetune.pth`` hold the
+logits of the official fine-tuning classifiers (``build_model(config,
+is_pretrain=False)`` from the ViT-B/16 and Swin-B window-7 fine-tuning
+YAMLs, 10 classes) and their parameter names and shapes; the same weights,
+converted, give the same logits in the ``configs/_base_/models/
+simmim_*_finetune.py`` classifiers. Negative controls break one rule of
+the converter's tables and require the strict load or the comparison to
+fail.
 """
 
 import importlib.util
@@ -18,10 +25,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from mmmim.models import SimMIM, SimMIMSwin, SimMIMViT
 from mmmim.testing import parity_inputs, synthesize_weights
+from mmmim.utils.converters import convert_state_dict
+from mmmim.utils.converters import simmim as simmim_converter
 
 REPO = Path(__file__).resolve().parents[3]
 REFS = REPO / 'tests' / 'data' / 'parity'
@@ -170,3 +180,123 @@ def test_swin_window_resize_matches_official():
     )
     # The window-7 index is kept, not replaced by the checkpoint's.
     assert model.state_dict()[index].shape == (49, 49)
+
+
+# ------------------------------------------------- negative controls
+#: Swap the MLP input weights of ViT blocks 0 and 1 (same shapes): the
+#: strict load succeeds, only the outputs can tell.
+VIT_SWAP_FC1 = (
+    (r'blocks\.0\.mlp\.fc1\.', r'backbone.blocks.1.mlp.fc1.'),
+    (r'blocks\.1\.mlp\.fc1\.', r'backbone.blocks.0.mlp.fc1.'),
+)
+#: The same for Swin stage-2 blocks 0 and 1.
+SWIN_SWAP_FC1 = (
+    (
+        r'layers\.2\.blocks\.0\.mlp\.fc1\.',
+        'backbone.stages.2.blocks.1.ffn.layers.0.0.',
+    ),
+    (
+        r'layers\.2\.blocks\.1\.mlp\.fc1\.',
+        'backbone.stages.2.blocks.0.ffn.layers.0.0.',
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    'broken, error',
+    [
+        (VIT_SWAP_FC1, AssertionError),  # loads, but the outputs differ
+        # The final norm sent to a block: strict load fails.
+        (((r'norm\.', 'backbone.blocks.0.norm3.'),), RuntimeError),
+    ],
+)
+def test_broken_converter_rule_fails_the_vit_pretrain_check(
+    monkeypatch, broken, error
+):
+    ref = _reference('vit')
+    model = SimMIM(**VIT_B).eval()
+    monkeypatch.setattr(
+        simmim_converter, 'VIT_RULES', (*broken, *simmim_converter.VIT_RULES)
+    )
+    with pytest.raises(error):
+        model.load_state_dict(
+            convert_state_dict(_official_weights(ref), 'simmim'), strict=True
+        )
+        _check_against_reference(model, ref)
+
+
+# --------------------------------------------------------- fine-tuning
+def _build_classifier(name: str, num_classes: int):
+    """The classifier of ``configs/_base_/models/simmim_*_finetune.py``."""
+    from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+
+    config = dict(
+        vit='simmim_vit-base-p16_finetune.py',
+        swin='simmim_swin-base-w7_finetune.py',
+    )[name]
+    cfg = Config.fromfile(str(REPO / 'configs/_base_/models' / config)).model
+    cfg.backbone.init_cfg = None
+    cfg.head.num_classes = num_classes
+    cfg.data_preprocessor.num_classes = num_classes
+    return MMPRETRAIN_MODELS.build(cfg).eval()
+
+
+def _load_finetune(model, name: str, ref: dict) -> None:
+    """Convert the official-named weights and load them strictly: every
+    learnable tensor must come from the checkpoint; only Swin's index
+    buffers (rebuilt from the window) are the model's own."""
+    converted, meta = simmim_converter.convert(
+        synthesize_weights(ref['official_shapes'], ref['seed'])
+    )
+    assert (meta['kind'], meta['stage']) == (name, 'finetune')
+    own = {
+        k: v
+        for k, v in model.state_dict().items()
+        if k.endswith('relative_position_index')
+    }
+    assert not set(own) & set(converted)
+    model.load_state_dict({**converted, **own}, strict=True)
+
+
+def _check_logits(model, ref: dict) -> None:
+    inputs = parity_inputs(2, ref['img_size'], seed=ref['input_seed'])
+    with torch.no_grad():
+        logits = model(inputs, mode='tensor')
+    torch.testing.assert_close(
+        logits.double(), ref['logits'], rtol=1e-5, atol=1e-5
+    )
+
+
+@pytest.mark.parametrize('name', ['vit', 'swin'])
+def test_converted_finetune_weights_match_official_logits(name):
+    ref = torch.load(REFS / f'simmim_{name}_finetune.pth', weights_only=True)
+    model = _build_classifier(name, ref['num_classes'])
+    _load_finetune(model, name, ref)
+    _check_logits(model, ref)
+
+
+@pytest.mark.parametrize(
+    'name, table, broken, error',
+    [
+        ('vit', 'VIT_RULES', VIT_SWAP_FC1, AssertionError),
+        ('swin', 'SWIN_RULES', SWIN_SWAP_FC1, AssertionError),
+        # The classifier's fc_norm (mean pooling) sent to the final norm,
+        # which the backbone (final_norm=False) does not have.
+        (
+            'vit',
+            'VIT_RULES',
+            ((r'fc_norm\.', 'backbone.norm.'),),
+            RuntimeError,
+        ),
+    ],
+)
+def test_broken_converter_rule_fails_the_finetune_check(
+    monkeypatch, name, table, broken, error
+):
+    ref = torch.load(REFS / f'simmim_{name}_finetune.pth', weights_only=True)
+    model = _build_classifier(name, ref['num_classes'])
+    rules = getattr(simmim_converter, table)
+    monkeypatch.setattr(simmim_converter, table, (*broken, *rules))
+    with pytest.raises(error):
+        _load_finetune(model, name, ref)
+        _check_logits(model, ref)

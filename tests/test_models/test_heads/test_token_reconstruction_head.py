@@ -7,6 +7,8 @@ import torch
 from mmmim.models import TokenReconstructionHead
 from mmmim.registry import MODELS
 
+from ...installed import require
+
 TINY_DALLE = dict(
     type='mmpretrain.DALL-E', n_hid=8, n_blk_per_group=1, vocab_size=16
 )
@@ -26,7 +28,7 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
 
 @pytest.fixture
 def dalle_ckpt(tmp_path):
-    pytest.importorskip('mmcv', reason='mmpretrain needs mmcv')
+    require('mmcv')  # mmpretrain needs mmcv
     tokenizer = MODELS.build(copy.deepcopy(TINY_DALLE))
     path = tmp_path / 'tiny_dalle.pth'
     torch.save(tokenizer.state_dict(), path)

@@ -10,6 +10,8 @@ import torch
 from mmmim.models.mask_generators import SimMIMMaskGenerator, upsample_mask
 from mmmim.registry import TASK_UTILS
 
+from ...installed import require
+
 
 def _seeded(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
@@ -100,7 +102,7 @@ def test_bad_arguments_and_grids():
 
 
 def test_registry_and_generate_mask_transform():
-    pytest.importorskip('mmcv')
+    require('mmcv')
     from mmmim.registry import TRANSFORMS
 
     cfg = dict(

@@ -7,6 +7,8 @@ from mmpretrain.models.utils import LayerNorm2d
 
 from mmmim.models import SimpleFPN
 
+from ...installed import require
+
 
 def test_norms_are_channel_layer_norms_with_vitdet_eps():
     """mmcv's build_norm_layer defaults eps to 1e-5: the neck must pass
@@ -59,7 +61,7 @@ def test_subset_of_scales_and_errors():
 
 @pytest.mark.parametrize('scope', ['mmdet', 'mmseg'])
 def test_builds_from_foreign_scope(scope):
-    pytest.importorskip(scope)
+    require(scope)
     cfg = dict(
         type='mmmim.SimpleFPN',
         in_channels=8,

@@ -12,6 +12,8 @@ from mmmim.models.utils import (
     resize_rel_pos_bias_table,
 )
 
+from ...installed import require
+
 
 def test_index_known_answer_2x2_with_cls():
     """timm's index (used by the SimMIM tables) has the official layout."""
@@ -83,7 +85,7 @@ def test_geometric_offsets():
 def test_resize_matches_scipy_bicubic_spline():
     """``interp2d(kind='cubic')`` on a grid is FITPACK's interpolating
     spline, which SciPy keeps as ``RectBivariateSpline(s=0)``."""
-    scipy_interpolate = pytest.importorskip('scipy.interpolate')
+    scipy_interpolate = require('scipy.interpolate')
     gen = torch.Generator().manual_seed(0)
     table = torch.randn(13 * 13 + 3, 2, generator=gen)
     resized = resize_rel_pos_bias_table(table, 17, num_extra_tokens=3)

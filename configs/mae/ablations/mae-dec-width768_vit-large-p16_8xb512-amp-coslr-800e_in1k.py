@@ -1,0 +1,7 @@
+# MAE ablation (paper Table 1b): decoder width 768 (default 512; 16 heads
+# of 48 channels).
+# Inherits the ablation base (ViT-L/16, 800 epochs, the Table 1 default)
+# and changes only the setting named above.
+_base_ = './_base_/mae_ablation_vit-large-p16_800e.py'
+
+model = dict(neck=dict(decoder_embed_dims=768))
