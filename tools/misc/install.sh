@@ -59,7 +59,9 @@ fi
 log "installing mmmim in editable mode"
 $PIP install -q --no-build-isolation --no-deps -e .
 
-"$PY" -c "from mmcv.ops import RoIAlign, nms; import mmdet.models, mmpretrain.models, mmaction.datasets, mmmim" \
+# mmmim first: it keeps mmpretrain.models importable beside transformers
+# (the mmpretrain_multimodal patch in mmmim/patches.py).
+"$PY" -c "import mmmim; from mmcv.ops import RoIAlign, nms; import mmdet.models, mmpretrain.models, mmaction.datasets" \
     || fail "the installed stack does not import; see the traceback above."
 rm -f "$VENV"/.mmmim-install-*
 touch "$STAMP"
