@@ -10,8 +10,11 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmmim.engine.config_check import check_config, check_options
-from mmmim.engine.resume import check_resume_origin, find_resume_checkpoint
-from mmmim.utils import safe_torch_load
+from mmmim.engine.resume import (
+    check_resume_origin,
+    find_resume_checkpoint,
+    read_checkpoint_meta,
+)
 
 # Accepts dict(...) values, where mmengine's DictAction recurses forever.
 from mmmim.utils.cfg_options import CfgOptionsAction
@@ -144,7 +147,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     check_config(cfg)
     if cfg.get('resume') and cfg.get('load_from'):
         if not args.resume_unchecked:
-            meta = safe_torch_load(cfg.load_from).get('meta', {})
+            meta = read_checkpoint_meta(cfg.load_from)
             check_resume_origin(cfg, cfg.load_from, meta)
     return cfg
 

@@ -10,7 +10,6 @@ load an mmmim or official checkpoint, and take every input kind of
 import os.path as osp
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.infer import BaseInferencer
@@ -198,8 +197,3 @@ class ReconstructionInferencer(_MIMInferencer):
         for pred in preds:
             pred.pop('panel', None)
         return super().postprocess(preds, visualization, return_datasamples)
-
-
-def stack_features(preds: List[dict]) -> np.ndarray:
-    """``[N, ...]`` features of :class:`FeatureInferencer` predictions."""
-    return np.stack([pred['feature'] for pred in preds])

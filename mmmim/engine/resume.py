@@ -15,9 +15,12 @@ from typing import Any, Dict, List, Optional
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from mmmim.utils.safe_checkpoint import CorruptCheckpointError, safe_torch_load
+
 __all__ = [
     'ResumeError',
     'check_resume_origin',
+    'read_checkpoint_meta',
     'find_resume_checkpoint',
     'model_config_diff',
 ]
@@ -83,6 +86,24 @@ def find_resume_checkpoint(
         raise ResumeError(message)
     print_log(message.replace('--resume: ', ''), 'current', level=30)
     return None
+
+
+def read_checkpoint_meta(checkpoint: str) -> Dict[str, Any]:
+    """A checkpoint's ``meta`` without reading its tensors (memory-mapped,
+    so the runner's own load stays the only full read; a legacy non-zip
+    file is read whole).
+
+    Raises:
+        CorruptCheckpointError: If the file is damaged.
+    """
+    try:
+        ckpt = safe_torch_load(checkpoint, mmap=True)
+    except CorruptCheckpointError:
+        raise
+    except RuntimeError:  # not a zip file: it cannot be memory-mapped
+        ckpt = safe_torch_load(checkpoint)
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    return meta if isinstance(meta, dict) else {}
 
 
 def _plain(value: Any) -> Any:

@@ -111,6 +111,7 @@ def safe_torch_load(
     file: Union[str, io.IOBase],
     map_location: Any = 'cpu',
     trusted: bool = False,
+    mmap: bool = False,
 ) -> Any:
     """Load a checkpoint with ``weights_only=True`` plus the allow-list.
 
@@ -119,6 +120,9 @@ def safe_torch_load(
         map_location: Passed to :func:`torch.load`. Defaults to 'cpu'.
         trusted (bool): Load with full unpickling, for files the caller
             trusts. Also enabled by ``MMMIM_TRUST_CHECKPOINTS=1``.
+        mmap (bool): Memory-map the tensors instead of reading them (zip
+            files only), for callers that need the metadata. Defaults to
+            False.
 
     Returns:
         The unpickled checkpoint.
@@ -133,11 +137,11 @@ def safe_torch_load(
     try:
         if trusted:
             return torch.load(
-                file, map_location=map_location, weights_only=False
+                file, map_location=map_location, weights_only=False, mmap=mmap
             )
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
             return torch.load(
-                file, map_location=map_location, weights_only=True
+                file, map_location=map_location, weights_only=True, mmap=mmap
             )
     except Exception as error:
         # Damage first: a truncated file can fail with the same

@@ -272,3 +272,25 @@ def test_init_cfg_must_fill_the_backbone(tmp_path, allow):
     assert torch.equal(
         model.blocks[0].attn.qkv.weight, source.blocks[0].attn.qkv.weight
     )
+
+
+def test_resume_check_reads_only_the_meta(tmp_path):
+    from mmmim.engine.resume import read_checkpoint_meta
+    from mmmim.utils import CorruptCheckpointError
+
+    path = tmp_path / 'iter_3.pth'
+    big = torch.arange(1000, dtype=torch.float32)
+    torch.save(
+        {'meta': {'iter': 3, 'cfg': 'x = 1'}, 'state_dict': {'w': big}}, path
+    )
+    assert read_checkpoint_meta(str(path)) == {'iter': 3, 'cfg': 'x = 1'}
+    # A legacy (non-zip) file cannot be memory-mapped: read whole.
+    legacy = tmp_path / 'legacy.pth'
+    torch.save(
+        {'meta': {'iter': 1}}, legacy, _use_new_zipfile_serialization=False
+    )
+    assert read_checkpoint_meta(str(legacy)) == {'iter': 1}
+    # A damaged one is reported as damaged.
+    (tmp_path / 'iter_4.pth').write_bytes(path.read_bytes()[:300])
+    with pytest.raises(CorruptCheckpointError):
+        read_checkpoint_meta(str(tmp_path / 'iter_4.pth'))
