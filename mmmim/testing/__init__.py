@@ -1,4 +1,14 @@
 # Copyright (c) mmmim contributors. All rights reserved.
-from .parity import parity_inputs, summarize_prediction, synthesize_weights
+from .parity import (
+    official_pretrain_weights,
+    parity_inputs,
+    summarize_prediction,
+    synthesize_weights,
+)
 
-__all__ = ['parity_inputs', 'synthesize_weights', 'summarize_prediction']
+__all__ = [
+    'official_pretrain_weights',
+    'parity_inputs',
+    'synthesize_weights',
+    'summarize_prediction',
+]

@@ -79,3 +79,34 @@ def summarize_prediction(
         sum=pred.double().sum(),
         abs_sum=pred.double().abs().sum(),
     )
+
+
+def official_pretrain_weights(model: torch.nn.Module, ref: dict) -> Dict:
+    """The official MAE/ConvMAE pre-training checkpoint a reference was
+    computed from, under the official names: weights synthesised from
+    ``ref['shapes']`` and ``ref['seed']`` plus the fixed sin-cos tables.
+
+    The synthesiser skips the tables, so they are taken from ``model``
+    after checking them against the official fingerprints stored in
+    ``ref['fixed_tables']`` (sum, absolute sum, squared sum).
+    """
+    official = synthesize_weights(ref['shapes'], ref['seed'])
+    tables = dict(
+        pos_embed=model.backbone.pos_embed,
+        decoder_pos_embed=model.neck.decoder_pos_embed,
+    )
+    assert set(tables) == set(ref['fixed_tables'])
+    for name, table in tables.items():
+        assert tuple(table.shape) == tuple(ref['shapes'][name])
+        table = table.detach().double()
+        for key, value in (
+            ('sum', table.sum()),
+            ('abs_sum', table.abs().sum()),
+            ('sq_sum', table.pow(2).sum()),
+        ):
+            torch.testing.assert_close(
+                value, ref['fixed_tables'][name][key], rtol=1e-6, atol=1e-3
+            )
+        official[name] = table.float().clone()
+    assert set(official) == set(ref['shapes'])
+    return official

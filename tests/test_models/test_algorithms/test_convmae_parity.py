@@ -35,7 +35,11 @@ import torch
 
 from mmmim.models import ConvMAE, ConvViT
 from mmmim.models.utils import build_2d_sincos_pos_embed
-from mmmim.testing import parity_inputs, synthesize_weights
+from mmmim.testing import (
+    official_pretrain_weights,
+    parity_inputs,
+    synthesize_weights,
+)
 from mmmim.utils.converters import convert_state_dict
 from mmmim.utils.converters import convmae as convmae_converter
 
@@ -89,32 +93,6 @@ SWAP_FC1 = (
 )
 
 
-def _official_pretrain_weights(model: ConvMAE, ref: dict) -> dict:
-    """The official checkpoint of the reference, under official names:
-    synthesised weights plus the fixed sin-cos tables (taken from mmmim's
-    model after checking them against the official fingerprints)."""
-    official = synthesize_weights(ref['shapes'], ref['seed'])
-    tables = dict(
-        pos_embed=model.backbone.pos_embed,
-        decoder_pos_embed=model.neck.decoder_pos_embed,
-    )
-    assert set(tables) == set(ref['fixed_tables'])
-    for name, table in tables.items():
-        assert tuple(table.shape) == tuple(ref['shapes'][name])
-        table = table.detach().double()
-        for key, value in (
-            ('sum', table.sum()),
-            ('abs_sum', table.abs().sum()),
-            ('sq_sum', table.pow(2).sum()),
-        ):
-            torch.testing.assert_close(
-                value, ref['fixed_tables'][name][key], rtol=1e-6, atol=1e-3
-            )
-        official[name] = table.float().clone()
-    assert set(official) == set(ref['shapes'])
-    return official
-
-
 def _check_pretrain(model: ConvMAE, ref: dict) -> None:
     inputs = parity_inputs(
         ref['mask'].shape[0], ref['img_size'], seed=ref['seed'] + 1
@@ -161,7 +139,7 @@ def test_converted_pretrain_weights_match_official():
     model = _build_convmae()
     # The CLI (file with 'args', safe loading) is covered on small files
     # in tests/test_tools/test_convmae_converter.py.
-    official = _official_pretrain_weights(model, ref)
+    official = official_pretrain_weights(model, ref)
     converted, meta = _load_converter().convert(official, 'official')
     assert converted.keys() == convert_state_dict(official, 'convmae').keys()
     del official
@@ -196,7 +174,7 @@ def test_broken_converter_rule_fails_the_pretrain_check(
 ):
     ref = torch.load(REFS / 'convmae_pretrain.pth', weights_only=True)
     model = _build_convmae()
-    official = _official_pretrain_weights(model, ref)
+    official = official_pretrain_weights(model, ref)
     monkeypatch.setattr(
         convmae_converter, 'RULES', (*broken, *convmae_converter.RULES)
     )

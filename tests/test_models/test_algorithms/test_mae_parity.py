@@ -29,7 +29,11 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from mmmim.models import MAE
-from mmmim.testing import parity_inputs, synthesize_weights
+from mmmim.testing import (
+    official_pretrain_weights,
+    parity_inputs,
+    synthesize_weights,
+)
 from mmmim.utils.converters import convert_state_dict
 from mmmim.utils.converters import mae as mae_converter
 
@@ -75,35 +79,6 @@ def _build_mae(arch: str, norm_pix: bool, img_size: int) -> MAE:
     return model.eval()
 
 
-def _official_pretrain_weights(model: MAE, ref: dict) -> dict:
-    """The official checkpoint the reference was computed from, under the
-    official names: synthesised weights plus the fixed sin-cos tables.
-
-    The tables are taken from mmmim's model (the synthesiser skips them)
-    after checking them against the official tables' fingerprints.
-    """
-    official = synthesize_weights(ref['shapes'], ref['seed'])
-    tables = dict(
-        pos_embed=model.backbone.pos_embed,
-        decoder_pos_embed=model.neck.decoder_pos_embed,
-    )
-    assert set(tables) == set(ref['fixed_tables'])
-    for name, table in tables.items():
-        assert tuple(table.shape) == tuple(ref['shapes'][name])
-        table = table.detach().double()
-        for key, value in (
-            ('sum', table.sum()),
-            ('abs_sum', table.abs().sum()),
-            ('sq_sum', table.pow(2).sum()),
-        ):
-            torch.testing.assert_close(
-                value, ref['fixed_tables'][name][key], rtol=1e-6, atol=1e-3
-            )
-        official[name] = table.float().clone()
-    assert set(official) == set(ref['shapes'])
-    return official
-
-
 def _check_against_reference(model: MAE, ref: dict) -> None:
     inputs = parity_inputs(
         ref['mask'].shape[0], ref['img_size'], seed=ref['seed'] + 1
@@ -131,7 +106,7 @@ def test_converted_base_checkpoint_file_matches_official(tmp_path):
     """Full path: official-format file -> converter CLI -> strict load."""
     ref = torch.load(REFS / 'mae_base.pth', weights_only=True)
     model = _build_mae('base', ref['norm_pix'], ref['img_size'])
-    weights = _official_pretrain_weights(model, ref)
+    weights = official_pretrain_weights(model, ref)
     src, dst = tmp_path / 'official.pth', tmp_path / 'mmmim.pth'
     torch.save({'model': weights}, src)
     _load_converter().main([str(src), str(dst)])
@@ -148,7 +123,7 @@ def test_converted_base_checkpoint_file_matches_official(tmp_path):
 def test_converted_weights_match_official(arch):
     ref = torch.load(REFS / f'mae_{arch}.pth', weights_only=True)
     model = _build_mae(arch, ref['norm_pix'], ref['img_size'])
-    official = _official_pretrain_weights(model, ref)
+    official = official_pretrain_weights(model, ref)
     converted = convert_state_dict({'model': official}, 'mae')
     del official
     model.load_state_dict(converted, strict=True)
@@ -168,7 +143,7 @@ def test_broken_converter_rule_fails_the_pretrain_check(
 ):
     ref = torch.load(REFS / 'mae_base.pth', weights_only=True)
     model = _build_mae('base', ref['norm_pix'], ref['img_size'])
-    official = _official_pretrain_weights(model, ref)
+    official = official_pretrain_weights(model, ref)
     monkeypatch.setattr(
         mae_converter, 'RULES', (*broken, *mae_converter.RULES)
     )
