@@ -245,6 +245,8 @@ class Result:
     ratios: List[float] = field(default_factory=list)
     losses: Dict[str, float] = field(default_factory=dict)
     other_static: Dict[str, int] = field(default_factory=dict)
+    #: Each side's batch (on the device), for :func:`profile_step`.
+    inputs: Tuple[torch.Tensor, ...] = ()
 
 
 def run(
@@ -283,6 +285,7 @@ def run(
     ]
     title = ', '.join(filter(None, (comparison.title, setting.name)))
     result = Result(title, (reference, ours), batch)
+    result.inputs = tuple(inputs for _, inputs in sides)
     if comparison.share_weights:
         for cand, inputs in sides:
             torch.manual_seed(1)  # the same masks on both sides
@@ -307,6 +310,24 @@ def run(
         ours.name: reference.static_bytes(),
     }
     return result
+
+
+def profile_step(candidate: Candidate, inputs: torch.Tensor, rows: int) -> str:
+    """One training step of ``candidate`` under ``torch.profiler``: the
+    ``rows`` operators and kernels with the most own time (device time on
+    CUDA, CPU time otherwise), as the profiler's table."""
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = candidate.device.type == 'cuda'
+    activities = [ProfilerActivity.CPU]
+    if cuda:
+        activities.append(ProfilerActivity.CUDA)
+    with profile(activities=activities) as prof:
+        candidate.step(inputs, 3000, record=False)
+        if cuda:
+            torch.cuda.synchronize(candidate.device)
+    key = 'self_device_time_total' if cuda else 'self_cpu_time_total'
+    return prof.key_averages().table(sort_by=key, row_limit=rows)
 
 
 def report(result: Result, peak_tflops: Optional[float], unit: str) -> dict:

@@ -70,6 +70,21 @@ def parse_args() -> argparse.Namespace:
         help='torch.compile the mmmim side (as compile=True in a config)',
     )
     parser.add_argument(
+        '--compile-mode',
+        default=None,
+        choices=['default', 'reduce-overhead', 'max-autotune-no-cudagraphs'],
+        help='torch.compile mode with --compile (reduce-overhead replays '
+        'CUDA graphs)',
+    )
+    parser.add_argument(
+        '--profile',
+        type=int,
+        default=0,
+        metavar='ROWS',
+        help='after each comparison, profile one step of each side and '
+        'print its ROWS most expensive operators and kernels',
+    )
+    parser.add_argument(
         '--peak-tflops',
         type=float,
         default=None,
@@ -83,6 +98,8 @@ def main() -> None:
     if args.pairs < 2:
         # The report's spread (quartiles) needs at least two pairs.
         raise SystemExit(f'--pairs must be at least 2, got {args.pairs}')
+    if args.compile_mode and not args.compile:
+        raise SystemExit('--compile-mode needs --compile')
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
@@ -107,7 +124,9 @@ def main() -> None:
         f'TIMM_FUSED_ATTN={os.environ.get("TIMM_FUSED_ATTN", "default")}, '
         f'load average {os.getloadavg()[0]:.2f}'
     )
-    compile_cfg = dict() if args.compile else None
+    compile_cfg = None
+    if args.compile:
+        compile_cfg = dict(mode=args.compile_mode) if args.compile_mode else {}
     settings = bench.settings_for(device)
     for setting_name in args.settings:
         for comparison in method.comparisons(args.size, args.batch):
@@ -121,6 +140,10 @@ def main() -> None:
                 compile_cfg,
             )
             bench.report(result, peak, method.unit)
+            for cand, inputs in zip(result.candidates, result.inputs):
+                if args.profile:
+                    print(f'\n-- profile of one step: {cand.name} --')
+                    print(bench.profile_step(cand, inputs, args.profile))
             sys.stdout.flush()
 
 
