@@ -27,6 +27,7 @@ from mmengine.registry import (
     RUNNER_CONSTRUCTORS as MMENGINE_RUNNER_CONSTRUCTORS,
 )
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
 from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
@@ -40,6 +41,7 @@ __all__ = [
     'RUNNERS',
     'RUNNER_CONSTRUCTORS',
     'LOOPS',
+    'STRATEGIES',
     'HOOKS',
     'LOG_PROCESSORS',
     'OPTIMIZERS',
@@ -73,6 +75,10 @@ RUNNER_CONSTRUCTORS = _child(
     'runner constructor', MMENGINE_RUNNER_CONSTRUCTORS, ['mmmim.engine']
 )
 LOOPS = _child('loop', MMENGINE_LOOPS, ['mmmim.engine'])
+# FlexibleRunner's distribution strategies: `type='mmmim.FSDP2Strategy'`.
+STRATEGIES = _child(
+    'strategy', MMENGINE_STRATEGIES, ['mmmim.engine.strategies']
+)
 HOOKS = _child('hook', MMENGINE_HOOKS, ['mmmim.engine.hooks'])
 LOG_PROCESSORS = _child(
     'log processor', MMENGINE_LOG_PROCESSORS, ['mmmim.engine']

@@ -92,6 +92,44 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def _is_fsdp2(cfg: Config) -> bool:
+    strategy = cfg.get('strategy') or {}
+    kind = strategy.get('type', '') if isinstance(strategy, dict) else ''
+    return bool(cfg.get('runner_type')) and str(kind).endswith('FSDP2Strategy')
+
+
+def _fsdp2_amp(cfg: Config, dtype: str) -> None:
+    """--amp on FSDP2: bf16 parameters with fp32 gradient reduction (the
+    strategy's policy), the batch kept in fp32 and autocast for the layers
+    outside the blocks, so targets and losses stay fp32 (as the FSDP2
+    configs do)."""
+    if dtype != 'bfloat16':
+        raise ValueError(
+            '--amp-dtype float16 needs loss scaling, which FSDP2Strategy '
+            'does not set up: use bfloat16 (the default).'
+        )
+    cfg.strategy.mp_policy = dict(
+        param_dtype='bfloat16', reduce_dtype='float32'
+    )
+    wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if wrapper in ('OptimWrapper', 'mmengine.OptimWrapper'):
+        cfg.optim_wrapper.type = 'mmmim.AutocastOptimWrapper'
+        cfg.optim_wrapper.dtype = 'bfloat16'
+        cfg.strategy.cast_root_inputs = False
+
+
+def _flexible_compile(cfg: Config) -> None:
+    """mmengine 0.10.7's FlexibleRunner.from_cfg drops ``cfg.compile``;
+    mmmim's FSDP2 strategy takes it (block by block)."""
+    if _is_fsdp2(cfg):
+        cfg.strategy.setdefault('compile', cfg.compile)
+    else:
+        print(
+            'compile ignored: mmengine FlexibleRunner.from_cfg does not '
+            'pass it to the strategy.'
+        )
+
+
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Merge the command-line arguments into the config."""
     cfg.launcher = args.launcher
@@ -102,7 +140,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             './work_dirs', osp.splitext(osp.basename(args.config))[0]
         )
 
-    if args.amp:
+    if args.amp and _is_fsdp2(cfg):
+        _fsdp2_amp(cfg, args.amp_dtype)
+    elif args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'mmengine.OptimWrapper'):
             print(f'--amp ignored: the config already uses {wrapper}.')
@@ -143,6 +183,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         # An option the config does not have would be ignored silently.
         check_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+    if cfg.get('runner_type') and cfg.get('compile'):
+        _flexible_compile(cfg)
     # Typos that mmengine ignores, or finds only at the first checkpoint.
     check_config(cfg)
     if cfg.get('resume') and cfg.get('load_from'):

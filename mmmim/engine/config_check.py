@@ -143,6 +143,49 @@ def _check_hooks(cfg: Config) -> None:
                 raise _unknown(f'{where}.{key}', valid | REGISTRY_KEYS)
 
 
+def _strategy_arguments(cls: type) -> Optional[set]:
+    """Keyword arguments a FlexibleRunner strategy accepts: its own and,
+    through ``**kwargs``, those of its bases (None: any)."""
+    names = set()
+    for klass in cls.__mro__:
+        if '__init__' not in vars(klass):
+            continue
+        own, takes_any = _named_parameters(klass.__init__)
+        names |= own
+        if not takes_any:
+            return names
+    return None
+
+
+def _check_strategy(cfg: Config) -> None:
+    # FlexibleRunner builds the strategy with every key of this dict:
+    # a misspelt option fails there with a bare TypeError, or (with
+    # **kwargs forwarded to mmengine's base class) after the process group
+    # started on every rank.
+    strategy = cfg.get('strategy')
+    if not isinstance(strategy, dict) or 'runner_type' not in cfg:
+        return
+    from mmengine.registry import STRATEGIES
+
+    import mmmim.registry  # noqa: F401  (the mmmim.* strategies)
+
+    kind = strategy.get('type')
+    cls = STRATEGIES.get(kind) if isinstance(kind, str) else kind
+    if not isinstance(cls, type):
+        close = _closest(str(kind).split('.')[-1], STRATEGIES.module_dict)
+        hint = f' Did you mean: {", ".join(close)}?' if close else ''
+        raise ConfigKeyError(
+            f'unknown strategy type {kind!r} (strategy.type).{hint} mmmim '
+            "strategies are named with their scope: 'mmmim.FSDP2Strategy'."
+        )
+    valid = _strategy_arguments(cls)
+    if valid is None:
+        return
+    for key in strategy:
+        if key not in valid | REGISTRY_KEYS:
+            raise _unknown(f'strategy.{key}', valid | REGISTRY_KEYS)
+
+
 def check_options(cfg: Config, options: Optional[dict]) -> None:
     """Every ``--cfg-options`` key must exist in the config (before the
     merge) or be a key the runner reads: anything else is never used.
@@ -174,7 +217,8 @@ def _check_top_level(cfg: Config) -> None:
 
 def check_config(cfg: Config) -> None:
     """Raise on config keys that would be ignored or fail later: near-misses
-    of the runner's top-level keys and unknown hook arguments.
+    of the runner's top-level keys, unknown hook arguments and unknown
+    FlexibleRunner strategy types or arguments.
 
     Args:
         cfg (Config): The merged config.
@@ -184,3 +228,4 @@ def check_config(cfg: Config) -> None:
     """
     _check_top_level(cfg)
     _check_hooks(cfg)
+    _check_strategy(cfg)

@@ -26,6 +26,9 @@ __all__ = [
 ]
 
 LAST_CHECKPOINT = 'last_checkpoint'
+#: The file of a sharded checkpoint folder that holds its ``meta``
+#: (``mmmim.engine.strategies.fsdp2_checkpoint.EXTRA_FILE``).
+SHARDED_EXTRA = 'extra.pth'
 
 
 class ResumeError(RuntimeError):
@@ -60,7 +63,7 @@ def find_resume_checkpoint(
             candidates = (osp.join(work_dir, osp.basename(recorded)), recorded)
         else:
             candidates = (osp.join(work_dir, recorded),)
-        found = next((c for c in candidates if osp.isfile(c)), None)
+        found = next((c for c in candidates if _is_checkpoint(c)), None)
         if not recorded or found is None:
             raise ResumeError(
                 f'{record} names {recorded!r}, which is neither in '
@@ -88,14 +91,25 @@ def find_resume_checkpoint(
     return None
 
 
+def _is_checkpoint(path: str) -> bool:
+    """A checkpoint file, or the folder of a sharded checkpoint (FSDP2,
+    DeepSpeed; the strategy checks that it is complete)."""
+    return osp.isfile(path) or osp.isdir(path)
+
+
 def read_checkpoint_meta(checkpoint: str) -> Dict[str, Any]:
     """A checkpoint's ``meta`` without reading its tensors (memory-mapped,
     so the runner's own load stays the only full read; a legacy non-zip
-    file is read whole).
+    file is read whole). A sharded checkpoint (a folder) keeps it in its
+    small ``extra.pth``.
 
     Raises:
         CorruptCheckpointError: If the file is damaged.
     """
+    if osp.isdir(checkpoint):
+        checkpoint = osp.join(checkpoint, SHARDED_EXTRA)
+        if not osp.isfile(checkpoint):  # a DeepSpeed folder
+            return {}
     try:
         ckpt = safe_torch_load(checkpoint, mmap=True)
     except CorruptCheckpointError:

@@ -20,7 +20,8 @@ __all__ = ['stale_partial_files', 'checkpoints_beyond_limit']
 
 def stale_partial_files(folder: str, older_than: float) -> List[str]:
     """``*.partial`` files in ``folder`` last written before ``older_than``
-    (a ``time.time()``), i.e. not by the current run."""
+    (a ``time.time()``), i.e. not by the current run; also the temporary
+    folders of sharded checkpoints."""
     if not osp.isdir(folder):
         return []
     found = []
@@ -28,7 +29,7 @@ def stale_partial_files(folder: str, older_than: float) -> List[str]:
         path = osp.join(folder, name)
         if (
             name.endswith(PARTIAL_SUFFIX)
-            and osp.isfile(path)
+            and (osp.isfile(path) or osp.isdir(path))
             and not osp.islink(path)
             and osp.getmtime(path) < older_than
         ):
@@ -63,7 +64,8 @@ def checkpoints_beyond_limit(
         (int(m.group(1)), name)
         for name in os.listdir(folder)
         if (m := pattern.fullmatch(name))
-        and osp.isfile(osp.join(folder, name))
+        # A folder is a sharded checkpoint.
+        and osp.exists(osp.join(folder, name))
     )
     spared = {osp.realpath(p) for p in protected}
     return [

@@ -105,6 +105,15 @@ TRANSFER = {
 }
 
 
+# Fine-tuning recipes above on FSDP2 or DeepSpeed: checked against their
+# parents by test_sharded_configs.py.
+SHARDED = {
+    'vit-huge-p14_8xb128-fsdp2-coslr-50e_in1k.py',
+    'vit-large-p16_8xb128-ds-coslr-50e_in1k.py',
+    'vit-huge-p14_8xb128-ds-coslr-50e_in1k.py',
+}
+
+
 def test_every_config_is_covered():
     names = {p.name for p in CLS_DIR.glob('*.py')}
     assert names == (
@@ -114,6 +123,7 @@ def test_every_config_is_covered():
         | FASHION
         | SCRATCH
         | TRANSFER
+        | SHARDED
     )
 
 

@@ -196,6 +196,41 @@ def _video_preprocessor(model):
     return Run(outputs=(out['inputs'],), expected=(expected,))
 
 
+def _jpeg_preprocessor(model):
+    # B random 8 x 8 JPEGs, each recipe the whole image at its own size
+    # (the antialiased resize is then the identity), no flip.
+    import io
+
+    from mmpretrain.structures import DataSample
+    from PIL import Image
+    from torchvision.io import decode_image
+
+    files, samples, decoded = [], [], []
+    for _ in range(B):
+        pixels = torch.randint(0, 256, (8, 8, 3), dtype=torch.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels.numpy()).save(buffer, 'JPEG')
+        data = torch.frombuffer(
+            bytearray(buffer.getvalue()), dtype=torch.uint8
+        )
+        files.append(data)
+        decoded.append(decode_image(data).float())
+        recipe = dict(
+            box=(0, 0, 8, 8),
+            flip=False,
+            orientation=1,
+            format='JPEG',
+            size=(8, 8),
+            interpolation='bilinear',
+        )
+        samples.append(DataSample(metainfo=dict(device_decode=recipe)))
+    out = model(dict(inputs=files, data_samples=samples), training=True)
+    mean = torch.tensor([10.0, 20.0, 30.0]).view(1, 3, 1, 1)
+    std = torch.tensor([2.0, 4.0, 8.0]).view(1, 3, 1, 1)
+    expected = (torch.stack(decoded) - mean) / std
+    return Run(outputs=(out['inputs'],), expected=(expected,))
+
+
 def _tokenizer_head_cfg(tmp_path: Path) -> dict:
     """A tiny DALL-E saved as the tokenizer checkpoint."""
     tokenizer = MODELS.build(copy.deepcopy(TINY_DALLE))
@@ -471,6 +506,19 @@ COMPONENTS: Dict[str, Case] = {
         shapes=[(B, 5), ()],
     ),
     # Data preprocessors.
+    'JpegDecodeDataPreprocessor': Case(
+        cfg=dict(
+            type='JpegDecodeDataPreprocessor',
+            mean=[10.0, 20.0, 30.0],
+            std=[2.0, 4.0, 8.0],
+            to_rgb=True,
+        ),
+        run=_jpeg_preprocessor,
+        shapes=[(B, 3, 8, 8)],
+        check='values',
+        why='decode and normalisation only: outputs compared with the '
+        'decoded files, (x - m) / s',
+    ),
     'VideoDataPreprocessor': Case(
         cfg=dict(
             type='VideoDataPreprocessor',

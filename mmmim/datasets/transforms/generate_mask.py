@@ -6,7 +6,6 @@ from typing import Optional, Tuple, Union
 import numpy as np
 from mmcv.transforms import BaseTransform
 
-from mmmim.models.utils import build_in_mmmim
 from mmmim.registry import TASK_UTILS, TRANSFORMS
 
 __all__ = ['GenerateMask']
@@ -46,6 +45,10 @@ class GenerateMask(BaseTransform):
     ) -> None:
         if (grid_size is None) == (patch_size is None):
             raise ValueError('give exactly one of grid_size and patch_size')
+        # Imported here: the mask generators live in mmmim.models (timm
+        # and the models), which a loader of other pipelines does not need.
+        from mmmim.models.utils import build_in_mmmim
+
         self.mask_generator = build_in_mmmim(TASK_UTILS, mask_generator)
         self.grid_size = grid_size
         self.patch_size = patch_size

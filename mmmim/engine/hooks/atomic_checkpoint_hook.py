@@ -3,6 +3,7 @@
 
 import os
 import os.path as osp
+import shutil
 import time
 
 from mmengine.dist import is_main_process
@@ -78,7 +79,10 @@ class AtomicCheckpointHook(CheckpointHook):
             self.out_dir, self.filename_tmpl, self.max_keep_ckpts, protected
         )
         for path in stale:
-            os.remove(path)
+            if osp.isdir(path):  # a sharded checkpoint (FSDP2Strategy)
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
         if stale:
             runner.logger.info(
                 f'Removed {len(stale)} file(s) left by an interrupted run '

@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Dict, List, Optional
 
 import torch
+import torch.distributed as dist
 from mmengine.hooks import Hook
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
@@ -24,8 +25,12 @@ def grads_are_finite(params: List[torch.nn.Parameter]) -> torch.Tensor:
     (device, dtype) group; no host sync here."""
     groups: Dict[tuple, List[torch.Tensor]] = defaultdict(list)
     for param in params:
-        if param.grad is not None:
-            groups[(param.grad.device, param.grad.dtype)].append(param.grad)
+        grad = param.grad
+        if grad is None:
+            continue
+        if _is_sharded(grad):  # FSDP2: this rank's shard
+            grad = grad.to_local()
+        groups[(grad.device, grad.dtype)].append(grad)
     finite = None
     for (device, _), grads in groups.items():
         found_inf = torch.zeros(1, device=device)
@@ -36,6 +41,22 @@ def grads_are_finite(params: List[torch.nn.Parameter]) -> torch.Tensor:
         ok = found_inf[0] == 0
         finite = ok if finite is None else finite & ok.to(finite.device)
     return finite if finite is not None else torch.tensor(True)
+
+
+def _is_sharded(tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` is a DTensor (FSDP2 parameters and gradients)."""
+    from torch.distributed.tensor import DTensor
+
+    return isinstance(tensor, DTensor)
+
+
+def finite_on_all_ranks(finite: torch.Tensor) -> torch.Tensor:
+    """``finite`` of every rank, AND-ed. Sharded ranks each check their own
+    shards and their own loss: skipping on some ranks only would leave the
+    shards of one model at different steps."""
+    flag = finite.to(torch.int32).reshape(1)
+    dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+    return flag[0] > 0
 
 
 @HOOKS.register_module()
@@ -53,7 +74,8 @@ class NonFiniteGuardHook(Hook):
 
     With mmengine's ``AmpOptimWrapper`` (fp16) the GradScaler already skips
     steps with inf/NaN gradients (that is how loss scaling works), so only
-    the loss is checked there.
+    the loss is checked there. With sharded parameters (FSDP2Strategy)
+    every rank checks its own shards and loss, and all ranks skip together.
 
     Args:
         action (str): ``'skip'`` or ``'stop'``. Defaults to 'skip'.
@@ -97,6 +119,7 @@ class NonFiniteGuardHook(Hook):
         params = [
             p for group in optimizer.param_groups for p in group['params']
         ]
+        sharded = dist.is_initialized() and any(map(_is_sharded, params))
 
         def backward(self_, loss: torch.Tensor, **kwargs) -> None:
             hook._loss_finite = torch.isfinite(loss.detach()).all()
@@ -106,6 +129,8 @@ class NonFiniteGuardHook(Hook):
             finite = hook._loss_finite
             if check_grads:
                 finite = finite & grads_are_finite(params).to(finite.device)
+            if sharded:
+                finite = finite_on_all_ranks(finite)
             if bool(finite):  # one host sync per optimizer step
                 return original_step(*args, **kwargs)
             hook._bad_iter = True
