@@ -14,6 +14,7 @@ with more GPUs (see the memory planner).
 """
 
 import copy
+import gc
 import os
 import socket
 import statistics
@@ -39,6 +40,7 @@ class SideResult:
     peak_bytes: Optional[int]
     first_loss: float
     planned_bytes: int
+    state_bytes: int = 0
 
     def rate(self, batch: int) -> float:
         return batch / self.step_ms * 1000
@@ -73,8 +75,14 @@ def _time_side(
     autocast: bool,
 ):
     """Warm-up and timed steps (seeded alike on both sides); returns the
-    median ms, the peak bytes above what was held before the model came
-    to the device (CUDA) and the first step's loss."""
+    median ms, the first step's loss and the bytes of weights, gradients
+    and optimizer states resident after the last step (local shards).
+
+    Raises:
+        RuntimeError: If a trained parameter got no gradient or no
+            optimizer state: the timing would be of a step that does not
+            train.
+    """
     fused = dict(fused=True) if device.type == 'cuda' else {}
     optimizer = torch.optim.AdamW(
         model.parameters(),
@@ -100,7 +108,30 @@ def _time_side(
             first = float(loss.detach())
         if step >= warmup:
             times.append((time.perf_counter() - begin) * 1e3)
-    return statistics.median(times), first
+    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    missing = [
+        n for n, p in trained if p.grad is None or p not in optimizer.state
+    ]
+    if missing:
+        raise RuntimeError(
+            f'{len(missing)} of {len(trained)} trained parameters have no '
+            f'gradient or optimizer state after the step: {missing[:4]}'
+        )
+    tensors = [p for _, p in trained] + [p.grad for _, p in trained]
+    tensors += [
+        v
+        for st in optimizer.state.values()
+        for v in st.values()
+        if torch.is_tensor(v) and v.device.type == device.type
+    ]
+    state = sum(_local_bytes(t) for t in tensors)
+    return statistics.median(times), first, state
+
+
+def _local_bytes(tensor: torch.Tensor) -> int:
+    """Bytes this rank holds of ``tensor`` (a DTensor's local shard)."""
+    local = getattr(tensor, '_local_tensor', tensor)
+    return local.numel() * local.element_size()
 
 
 def compare(
@@ -173,7 +204,7 @@ def compare(
                     activation_checkpointing=ckpt,
                     cast_root_inputs=False,
                 )
-            step_ms, first = _time_side(
+            step_ms, first, state = _time_side(
                 model, inputs, device, steps, warmup, autocast=True
             )
             peak = None
@@ -182,10 +213,19 @@ def compare(
                 # planner counts it (among the activations).
                 peak = torch.cuda.max_memory_allocated(device) - before
                 peak += inputs.numel() * inputs.element_size()
+                if peak < state:
+                    raise RuntimeError(
+                        f'{name}: peak {peak / 2**30:.2f} GiB below the '
+                        f'{state / 2**30:.2f} GiB of weights, gradients and '
+                        'optimizer states it holds: the memory accounting '
+                        'is off (memory of the previous side freed during '
+                        'this one?)'
+                    )
             results.append(
-                SideResult(name, step_ms, peak, first, planned.total)
+                SideResult(name, step_ms, peak, first, planned.total, state)
             )
             del model
+            gc.collect()  # nothing of this side left for the next
     finally:
         if started:
             dist.destroy_process_group()
@@ -196,7 +236,8 @@ def format_results(results: List[SideResult], batch: int, unit: str) -> str:
     """A table of both sides and the FSDP2/plain ratios."""
     lines = [
         f'{"implementation":44s} {"step ms":>8s} {unit + "/s":>9s} '
-        f'{"peak GiB":>9s} {"planned GiB":>11s} {"first loss":>10s}'
+        f'{"state GiB":>9s} {"peak GiB":>9s} {"planned GiB":>11s} '
+        f'{"first loss":>10s}'
     ]
     for side in results:
         peak = (
@@ -206,7 +247,8 @@ def format_results(results: List[SideResult], batch: int, unit: str) -> str:
         )
         lines.append(
             f'{side.name:44s} {side.step_ms:8.1f} '
-            f'{side.rate(batch):9.1f} {peak:>9s} '
+            f'{side.rate(batch):9.1f} {side.state_bytes / 2**30:9.2f} '
+            f'{peak:>9s} '
             f'{side.planned_bytes / 2**30:11.2f} {side.first_loss:10.5f}'
         )
     plain, sharded = results

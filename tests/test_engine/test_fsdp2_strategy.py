@@ -191,6 +191,7 @@ def test_the_sharding_function_has_the_planned_signature():
         'activation_checkpointing',
         'reshard_after_forward',
         'block_types',
+        'cast_root_inputs',
     ]
     assert all(
         p.kind is inspect.Parameter.KEYWORD_ONLY

@@ -22,6 +22,10 @@ def test_both_sides_start_from_the_same_weights_batch_and_masks():
     assert rel < 1e-3
     assert plain.step_ms > 0 and sharded.step_ms > 0
     assert plain.planned_bytes > 0 and sharded.planned_bytes > 0
+    # Every trained parameter got a gradient and AdamW states on both
+    # sides (else compare() raises); on one rank the shards are whole
+    # tensors: the same fp32 weights, gradients and states as plain.
+    assert sharded.state_bytes == plain.state_bytes > 0
     assert not torch.distributed.is_initialized()  # the group it started
 
     other, _ = compare(

@@ -16,6 +16,11 @@ from PIL import Image
 
 from mmmim.registry import TRANSFORMS
 
+try:  # a runtime requirement; OpenCV decodes the same pixels without it
+    import simplejpeg
+except ImportError:  # pragma: no cover
+    simplejpeg = None
+
 from .crop_sampling import (
     Box,
     dct_scale_for,
@@ -238,7 +243,7 @@ class LoadAndRandomResizedCrop(BaseTransform):
                 and height * width >= DCT_MIN_PIXELS_RATIO * out_pixels
             ):
                 scale = dct_scale_for(box[2], box[3], *self.size)
-            img = self._decode(buffer, scale)
+            img = self._decode(buffer, scale, upright_jpeg=True)
             expected = (-(-height // scale), -(-width // scale))
             if img.shape[:2] != expected:
                 raise ValueError(
@@ -251,7 +256,18 @@ class LoadAndRandomResizedCrop(BaseTransform):
         return out, box, (height, width)
 
     @staticmethod
-    def _decode(buffer: np.ndarray, scale: int) -> np.ndarray:
+    def _decode(
+        buffer: np.ndarray, scale: int, upright_jpeg: bool = False
+    ) -> np.ndarray:
+        if upright_jpeg and scale == 1 and simplejpeg is not None:
+            # The same libjpeg-turbo defaults as OpenCV's decode (slow
+            # integer DCT, fancy upsampling: identical pixels, tested)
+            # without OpenCV's overhead; OpenCV takes what it refuses, and
+            # every file whose EXIF orientation OpenCV applies.
+            try:
+                return simplejpeg.decode_jpeg(buffer, colorspace='BGR')
+            except ValueError:
+                pass
         img = cv2.imdecode(buffer, _DECODE_FLAGS[scale])
         if img is None:
             raise ValueError('OpenCV cannot decode the bytes')

@@ -322,3 +322,24 @@ def test_registered_as_a_drop_in():
     assert transform.size == (192, 192)
     assert transform.aspect_ratio_range == (3.0 / 4.0, 4.0 / 3.0)
     assert 'interpolation=bilinear' in repr(transform)
+
+
+def test_full_decode_gives_opencvs_pixels(jpegs):
+    # The full-scale decode goes through simplejpeg (the same libjpeg-turbo
+    # defaults, without OpenCV's overhead): bit-identical BGR pixels.
+    import cv2
+
+    from mmmim.datasets.transforms import fast_crop
+
+    assert fast_crop.simplejpeg is not None  # a runtime requirement
+    for path in jpegs:
+        buffer = np.frombuffer(path.read_bytes(), np.uint8)
+        ours = fast_crop.LoadAndRandomResizedCrop._decode(
+            buffer, 1, upright_jpeg=True
+        )
+        np.testing.assert_array_equal(
+            ours, cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+        )
+    # Negative control: RGB order is not what mmcv's pipeline sees.
+    rgb = fast_crop.simplejpeg.decode_jpeg(buffer, colorspace='RGB')
+    assert not np.array_equal(rgb, ours)
