@@ -343,3 +343,37 @@ def test_full_decode_gives_opencvs_pixels(jpegs):
     # Negative control: RGB order is not what mmcv's pipeline sees.
     rgb = fast_crop.simplejpeg.decode_jpeg(buffer, colorspace='RGB')
     assert not np.array_equal(rgb, ours)
+
+
+def test_flip_in_the_same_step_as_random_flip(jpegs):
+    from scipy.stats import binomtest
+
+    from mmmim.datasets.transforms import LoadAndRandomResizedCrop
+
+    crop = dict(MAE)
+    plain = LoadAndRandomResizedCrop(**crop)
+    flipping = LoadAndRandomResizedCrop(flip_prob=0.5, **crop)
+    flips, path = 0, str(jpegs[0])
+    for seed in range(40):
+        np.random.seed(seed)
+        unflipped = plain(dict(img_path=path))
+        np.random.seed(seed)
+        out = flipping(dict(img_path=path))
+        # The same box (drawn first), then mmcv's flip of that image.
+        assert out['crop_box'] == unflipped['crop_box']
+        expected = (
+            unflipped['img'][:, ::-1] if out['flip'] else unflipped['img']
+        )
+        np.testing.assert_array_equal(out['img'], expected)
+        assert out['flip_direction'] == ('horizontal' if out['flip'] else None)
+        flips += out['flip']
+    assert 0 < flips < 40
+    # RandomFlip(prob=0.5)'s distribution: the transform's flips are a
+    # fair coin (two-sided binomial test); a coin of 0.35 would be found.
+    np.random.seed(0)
+    small = LoadAndRandomResizedCrop(flip_prob=0.5, scale=8)
+    draws = [small(dict(img_path=path))['flip'] for _ in range(600)]
+    assert binomtest(sum(draws), 600, 0.5).pvalue > 0.01
+    assert binomtest(sum(draws), 600, 0.35).pvalue < 1e-6
+    with pytest.raises(ValueError, match='flip_prob'):
+        LoadAndRandomResizedCrop(flip_prob=1.5, **crop)
