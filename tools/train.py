@@ -2,6 +2,7 @@
 """Train a model from a config: ``python tools/train.py CONFIG [options]``."""
 
 import argparse
+import gc
 import os
 import os.path as osp
 
@@ -210,7 +211,12 @@ def main() -> None:
         runner = RUNNERS.build(cfg)
     runner.train()
     # A process group still alive at interpreter exit can abort a finished
-    # run (a gloo thread hits C++ terminate): tear it down first.
+    # run (a gloo thread hits C++ terminate): tear it down first. FSDP2
+    # keeps the last step's collective handles (gloo work holding tensors)
+    # in the model between steps; they must be freed while the interpreter
+    # is fully alive, so the runner goes first.
+    del runner
+    gc.collect()
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
