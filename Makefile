@@ -34,7 +34,9 @@ fashion-mnist:
 	@bash tools/misc/prepare_fashion_mnist.sh
 
 eval-fashion-mnist: install fashion-mnist
-	@$(PY) tools/analysis_tools/fashion_mnist_eval.py \
+	@$(PY) tools/analysis_tools/mim_study.py \
+		configs/studies/mae-main_vit-mini-p4_fashion-mnist.py \
+		--work-dir work_dirs/study_main \
 		--data-root "$$(bash tools/misc/prepare_fashion_mnist.sh | tail -n 1)"
 
 docs: install

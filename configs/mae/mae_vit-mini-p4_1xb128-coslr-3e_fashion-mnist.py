@@ -1,5 +1,5 @@
-# MAE on Fashion-MNIST for the CPU evaluation
-# (tools/analysis_tools/fashion_mnist_eval.py): a "mini" ViT (128-d, 4
+# MAE on Fashion-MNIST on a CPU (the study runner, docs/en/study.md,
+# derives its runs from the released configs instead): a "mini" ViT (128-d, 4
 # blocks, 4 heads) on 28 x 28 images in 4 x 4 patches (a 7 x 7 grid), a
 # 2-block 64-d decoder, 75% random masking, normalised-pixel target.
 # lr 1.5e-3 at batch 128 (a short schedule needs more than the ImageNet

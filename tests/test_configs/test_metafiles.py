@@ -9,8 +9,8 @@ Every config under ``configs/`` is *released* and needs an entry in some
   ``-``-separated word (``mae_vit-tiny-p8_1xb32-coslr-demo.py``,
   ``vit-tiny-p8_1xb4-coslr-demo_video.py``; CPU runs on ``data/demo``);
 * Fashion-MNIST configs, whose last field (the dataset) starts with
-  ``fashion-mnist`` (``*_fashion-mnist.py``; the CPU evaluation run by
-  ``tools/analysis_tools/fashion_mnist_eval.py``).
+  ``fashion-mnist`` (``*_fashion-mnist.py``; the CPU studies of
+  ``tools/analysis_tools/mim_study.py``).
 
 Every metafile entry must point at a config that loads with
 ``Config.fromfile``, and ``model-index.yml`` must import every metafile.

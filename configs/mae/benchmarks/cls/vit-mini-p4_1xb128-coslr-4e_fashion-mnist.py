@@ -5,7 +5,8 @@
 # label smoothing 0.1) shortened for CPU: 4 epochs (1 warm-up), lr 2e-3 at
 # batch 128, and flips only (Mixup, CutMix, RandAugment and random crops
 # need longer schedules than this).
-# tools/analysis_tools/fashion_mnist_eval.py sets the checkpoint.
+# The study runner (tools/analysis_tools/mim_study.py) sets the checkpoint,
+# the epochs and the full 60k training set.
 _base_ = [
     '../../../_base_/models/mae_vit-base-p16_finetune.py',
     '../../../_base_/datasets/fashion_mnist_28px.py',

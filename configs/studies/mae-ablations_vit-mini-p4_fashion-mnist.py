@@ -1,0 +1,142 @@
+# The MAE paper's ablations (Table 1, Figs. 5 and 7) on Fashion-MNIST: each
+# run is a released config of configs/mae/ablations scaled down by the
+# shared scale (../_base_/mae_scale_fashion-mnist.py), 800 epochs -> 8,
+# read out by kNN, a linear probe and 2 epochs of fine-tuning. The default
+# row (`mae_default`: 75% random masking, pixel target, no mask token in
+# the encoder, decoder 2 x 64) sits in every figure.
+#   python tools/analysis_tools/mim_study.py \
+#       configs/studies/mae-ablations_vit-mini-p4_fashion-mnist.py
+_base_ = ['./_base_/mae_scale_fashion-mnist.py']
+
+ABL = 'configs/mae/ablations/'
+TAIL = '_vit-large-p16_8xb512-amp-coslr-800e_in1k.py'
+BASE = ABL + '_base_/mae_ablation_vit-large-p16_800e.py'
+# The schedule-length ablation keeps the ratio of the released lengths.
+epochs = {100: 1, 200: 2, 400: 4, 800: 8, 1600: 16}
+
+study = dict(
+    name='mae-ablations_fashion-mnist',
+    scales=dict(
+        mae=dict(
+            _base_.mae_scale,
+            value_maps=dict(
+                _base_.mae_scale.value_maps,
+                **{'train_cfg.max_epochs': epochs},
+            ),
+        )
+    ),
+    finetune=dict(_base_.finetune, epochs=2),
+    probe=_base_.probe,
+    runs=[
+        dict(
+            name='mae_default',
+            config=BASE,
+            scale='mae',
+            groups=dict(
+                mask_ratio=75,
+                mask_token='off',
+                target='pixel',
+                mask_sampling='random 75',
+                decoder_depth=2,
+                decoder_width=64,
+                schedule=8,
+            ),
+        ),
+        # No released config masks 25%: the default with that ratio.
+        dict(
+            name='ratio25',
+            config=BASE,
+            scale='mae',
+            options={'model.backbone.mask_generator.mask_ratio': 0.25},
+            groups=dict(mask_ratio=25),
+        ),
+        dict(
+            name='ratio50',
+            config=ABL + 'mae-ratio50' + TAIL,
+            scale='mae',
+            groups=dict(mask_ratio=50),
+        ),
+        dict(
+            name='ratio90',
+            config=ABL + 'mae-ratio90' + TAIL,
+            scale='mae',
+            groups=dict(mask_ratio=90),
+        ),
+        dict(
+            name='enc_mask_token',
+            config=ABL + 'mae-enc-mask-token' + TAIL,
+            scale='mae',
+            groups=dict(mask_token='on'),
+        ),
+        dict(
+            name='norm_pix',
+            config=ABL + 'mae-norm-pix' + TAIL,
+            scale='mae',
+            groups=dict(target='norm. pixel'),
+        ),
+        dict(
+            name='block50',
+            config=ABL + 'mae-block50' + TAIL,
+            scale='mae',
+            groups=dict(mask_sampling='block 50'),
+        ),
+        dict(
+            name='block75',
+            config=ABL + 'mae-block75' + TAIL,
+            scale='mae',
+            groups=dict(mask_sampling='block 75'),
+        ),
+        dict(
+            name='grid75',
+            config=ABL + 'mae-grid75' + TAIL,
+            scale='mae',
+            groups=dict(mask_sampling='grid 75'),
+        ),
+        dict(
+            name='dec_depth1',
+            config=ABL + 'mae-dec-depth1' + TAIL,
+            scale='mae',
+            groups=dict(decoder_depth=1),
+        ),
+        dict(
+            name='dec_depth12',
+            config=ABL + 'mae-dec-depth12' + TAIL,
+            scale='mae',
+            groups=dict(decoder_depth=3),
+        ),
+        dict(
+            name='dec_width256',
+            config=ABL + 'mae-dec-width256' + TAIL,
+            scale='mae',
+            groups=dict(decoder_width=32),
+        ),
+        dict(
+            name='dec_width1024',
+            config=ABL + 'mae-dec-width1024' + TAIL,
+            scale='mae',
+            groups=dict(decoder_width=128),
+        ),
+        dict(
+            name='pixel_200e',
+            config=ABL
+            + 'mae-pixel_vit-large-p16_8xb512-amp-coslr-200e_in1k.py',
+            scale='mae',
+            groups=dict(schedule=2),
+        ),
+        dict(
+            name='pixel_400e',
+            config=ABL
+            + 'mae-pixel_vit-large-p16_8xb512-amp-coslr-400e_in1k.py',
+            scale='mae',
+            groups=dict(schedule=4),
+        ),
+        dict(
+            name='pixel_1600e',
+            config=ABL
+            + 'mae-pixel_vit-large-p16_8xb512-amp-coslr-1600e_in1k.py',
+            scale='mae',
+            groups=dict(schedule=16),
+        ),
+    ],
+    baselines=dict(pixels=True, random='mae_default'),
+)
