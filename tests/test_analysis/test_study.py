@@ -335,3 +335,45 @@ def test_report_only_on_an_empty_work_dir(tmp_path):
     ]
     assert all(r['knn'] == '' for r in rows)
     assert json.loads(json.dumps(rows))  # plain strings only
+
+
+def test_simmim_and_convmae_scales_keep_their_recipes():
+    """The ablation study's SimMIM and ConvMAE runs: the released
+    methods' own settings survive, sizes match the MAE runs'."""
+    from mmmim.analysis.study import StudyRunner
+
+    study = load_study(
+        str(
+            REPO
+            / 'configs'
+            / 'studies'
+            / 'mae-ablations_vit-mini-p4_fashion-mnist.py'
+        )
+    )
+    runner = StudyRunner(study, '/unused', '/data')
+    simmim = runner.pretrain_config(study.run('simmim'))
+    assert simmim.model.backbone.type == 'SimMIMViT'
+    assert simmim.model.backbone.rel_pos_bias == 'shared'
+    pipeline = {s['type']: s for s in simmim.train_dataloader.dataset.pipeline}
+    generator = pipeline['GenerateMask']['mask_generator']
+    assert generator['mask_ratio'] == 0.6
+    assert generator['mask_patch_size'] == generator['model_patch_size'] == 4
+    assert pipeline['mmpretrain.RandomResizedCrop']['crop_ratio_range'] == (
+        0.67,
+        1.0,
+    )
+    assert simmim.optim_wrapper.optimizer.betas == (0.9, 0.999)
+    assert simmim.optim_wrapper.clip_grad.max_norm == 5.0
+    assert simmim.param_scheduler[1].type == 'MultiStepLR'
+    assert simmim.param_scheduler[1].begin == 0
+    assert simmim.train_cfg.max_epochs == 4
+    convmae = runner.pretrain_config(study.run('convmae'))
+    assert convmae.model.backbone.patch_sizes == (1, 2, 2)
+    assert 'patch_size' not in convmae.model.backbone
+    assert convmae.model.neck.num_patches == 49
+    assert convmae.train_cfg.max_epochs == 4
+    finetune = runner.finetune_config(study.run('convmae'), None)
+    assert finetune.model.backbone.type == 'mmmim.ConvViT'
+    assert finetune.train_dataloader.dataset.subset_size == 10000
+    default = runner.pretrain_config(study.run('mae_default'))
+    assert default.model.backbone.arch == simmim.model.backbone.arch

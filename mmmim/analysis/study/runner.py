@@ -344,12 +344,13 @@ class StudyRunner:
         candidates: Dict[str, Tuple[torch.Tensor, torch.Tensor]],
         train_y: torch.Tensor,
         test_y: torch.Tensor,
+        settings: Optional[dict] = None,
     ) -> dict:
         """kNN and linear probe of each candidate representation
         (``{name: (train [N, D], test [M, D])}``); each probe reports the
         candidate with the best validation top-1 (the test set plays no
         part in any choice)."""
-        settings = self.study.probe
+        settings = settings or self.study.probe
         num_val = min(settings.get('num_val', 10000), len(train_y) // 5)
         probes = dict(
             knn=lambda tx, qx: knn_probe(
@@ -425,7 +426,7 @@ class StudyRunner:
         prep = cfg.model.data_preprocessor
         mean = torch.tensor(prep.mean).view(1, -1, 1, 1)
         std = torch.tensor(prep.std).view(1, -1, 1, 1)
-        specs = self.study.probe.get(
+        specs = self.probe_settings(run).get(
             'features', [dict(name='last', pool='avg', out_indices=[-1])]
         )
         # Negative indices count from the end: -1 and the last block are
@@ -439,7 +440,7 @@ class StudyRunner:
         for spec in specs:
             indices = wanted.setdefault(spec['pool'], [])
             indices += [i for i in spec['out_indices'] if i not in indices]
-        batch = self.study.probe.get('batch_size', 500)
+        batch = self.probe_settings(run).get('batch_size', 500)
         per_split = []
         for split in ('train', 'test'):
             images, labels = self.arrays(split)
@@ -462,11 +463,17 @@ class StudyRunner:
         }
         return candidates, self.arrays('train')[1], self.arrays('test')[1]
 
+    def probe_settings(self, run: RunSpec) -> dict:
+        """The study's probe settings updated by the run's own."""
+        return dict(self.study.probe, **(run.probe or {}))
+
     def probe(self, run: RunSpec, stage: str, checkpoint: Optional[str]):
         return self._stage(
             run.name,
             stage,
-            lambda: self._probe_both(*self.features(run, checkpoint)),
+            lambda: self._probe_both(
+                *self.features(run, checkpoint), self.probe_settings(run)
+            ),
         )
 
     # -- the study ----------------------------------------------------------

@@ -23,7 +23,7 @@ A *scale* is a dict with the keys (all optional):
   released training pipeline is kept without its loading steps
   (``drop_transforms``), with output sizes equal to ``img_size[0]`` set
   to ``img_size[1]`` and ``pipeline_merge`` (``{transform type: dict}``)
-  merged into the matching steps.
+  merged (recursively) into the matching steps.
 * ``warmup_epochs``: the warm-up of the rebuilt schedule: the released
   schedulers in order, the first ending at the warm-up, the last at
   ``train_cfg.max_epochs`` (their types and other arguments kept).
@@ -64,6 +64,15 @@ def _as_config(value: Any) -> Any:
     return ConfigDict(value) if isinstance(value, dict) else value
 
 
+def _merge_into(target: dict, changes: dict) -> None:
+    """Recursive update: nested dicts are merged, other values set."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge_into(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
 def _scale_pipeline(pipeline: list, scale: dict) -> list:
     drop = set(scale.get('drop_transforms', ()))
     sizes = scale.get('img_size')
@@ -78,7 +87,7 @@ def _scale_pipeline(pipeline: list, scale: dict) -> list:
             for size_key in _SIZE_KEYS:
                 if step.get(size_key) == sizes[0]:
                     step[size_key] = sizes[1]
-        step.update(merges.get(name, {}))
+        _merge_into(step, merges.get(name, {}))
         out.append(step)
     return out
 
@@ -95,9 +104,14 @@ def _rebuild_schedule(cfg: Config, warmup_epochs: Optional[int]) -> None:
         raise ValueError(
             f'warmup_epochs {warmup_epochs} must be in (0, {max_epochs})'
         )
+    released_warmup = schedulers[0]['end']
     schedulers[0]['begin'], schedulers[0]['end'] = 0, warmup_epochs
     for sched in schedulers[1:]:
-        sched['begin'], sched['end'] = warmup_epochs, max_epochs
+        # A scheduler that starts after the warm-up still does; one that
+        # overlaps it from step 0 (SimMIM's step decay) still does too.
+        if sched.get('begin', 0) == released_warmup:
+            sched['begin'] = warmup_epochs
+        sched['end'] = max_epochs
 
 
 def scale_config(

@@ -18,7 +18,8 @@ A study is an mmengine config with one top-level ``study`` dict::
 
 ``groups`` places a run in figures: ``{figure: x}``, ``x`` its value on
 that figure's horizontal axis (one run, e.g. the default, can sit in
-several); a run may name its own ``finetune``.
+several); a run may name its own ``finetune`` and ``probe`` settings
+(e.g. no class-token feature for an encoder without one).
 """
 
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class RunSpec:
     groups: Dict[str, Any] = field(default_factory=dict)
     label: Optional[str] = None
     finetune: Optional[Dict[str, Any]] = None
+    probe: Optional[Dict[str, Any]] = None
 
 
 @dataclass
