@@ -54,7 +54,7 @@ study = dict(
         ),
     ),
     finetune=finetune,
-    probe=_base_.probe,
+    probe=_base_.pooled_probe,
     runs=[
         dict(
             name='mae_default',

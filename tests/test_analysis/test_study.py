@@ -190,6 +190,8 @@ def test_an_interrupted_training_resumes(tmp_path, tiny_fashion):
         Launcher.command = real
     assert commands and commands[0][-1] == '--resume'
     assert second['final_loss'] == pytest.approx(first['final_loss'])
+    # The stage's time adds up its attempts.
+    assert second['minutes'] > first['minutes']
 
 
 def test_launchers_use_the_existing_scripts():
@@ -377,3 +379,45 @@ def test_simmim_and_convmae_scales_keep_their_recipes():
     assert finetune.train_dataloader.dataset.subset_size == 10000
     default = runner.pretrain_config(study.run('mae_default'))
     assert default.model.backbone.arch == simmim.model.backbone.arch
+
+
+def test_each_probe_picks_its_feature_on_validation_only():
+    """The probe reads the candidate with the best validation top-1; a
+    candidate marked for the kNN only is never read by the linear probe;
+    test labels choose nothing (the chosen feature stays the same when
+    the test labels are scrambled)."""
+    from mmmim.analysis.study import StudyRunner
+
+    study = load_study(str(MAIN_STUDY))
+    runner = StudyRunner(study, '/unused', '/data')
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(1000) % 4
+    centers = torch.randn(4, 8, generator=g) * 4
+    good = centers[labels] + torch.randn(1000, 8, generator=g)
+    noise = torch.randn(1000, 8, generator=g)
+    candidates = {
+        'noise': (noise[:800], noise[800:]),
+        'good_knn_only': (good[:800], good[800:]),
+    }
+    settings = dict(
+        num_val=200,
+        knn_ks=(5,),
+        features=[
+            dict(name='noise', pool='avg', out_indices=[-1]),
+            dict(
+                name='good_knn_only',
+                pool='none',
+                out_indices=[-1],
+                probes=['knn'],
+            ),
+        ],
+    )
+    out = runner._probe_both(candidates, labels[:800], labels[800:], settings)
+    assert out['knn_detail']['feature'] == 'good_knn_only'
+    assert out['knn'] > 90
+    assert out['linear_detail']['feature'] == 'noise'
+    assert set(out['linear_detail']['validation_by_feature']) == {'noise'}
+    scrambled = labels[800:][torch.randperm(200, generator=g)]
+    again = runner._probe_both(candidates, labels[:800], scrambled, settings)
+    assert again['knn_detail']['feature'] == 'good_knn_only'
+    assert again['knn'] < 50

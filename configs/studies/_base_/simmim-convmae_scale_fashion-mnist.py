@@ -139,7 +139,7 @@ convmae_finetune = dict(
 )
 # ConvMAE's encoder has no class token.
 convmae_probe = dict(
-    _base_.probe,
+    _base_.pooled_probe,
     features=[
         dict(name='pooled', pool='avg', out_indices=[-1]),
     ],

@@ -256,6 +256,15 @@ class StudyRunner:
                 stdout=f,
                 stderr=subprocess.STDOUT,
             )
+        # Wall time over every attempt of this stage (a resumed run adds
+        # its time to the interrupted ones').
+        spent_path = osp.join(work_dir, 'seconds_spent')
+        spent = time.time() - start
+        if osp.isfile(spent_path):
+            with open(spent_path) as f:
+                spent += float(f.read().strip() or 0)
+        with open(spent_path, 'w') as f:
+            f.write(f'{spent:.1f}\n')
         if proc.returncode != 0:
             with open(log_path) as f:
                 tail = f.read()[-3000:]
@@ -270,7 +279,7 @@ class StudyRunner:
             checkpoint=checkpoint,
             epochs=cfg.train_cfg.max_epochs,
             sec_per_iter=_median_step(records),
-            minutes=(time.time() - start) / 60,
+            minutes=spent / 60,
             records=records,
         )
 
@@ -351,6 +360,12 @@ class StudyRunner:
         candidate with the best validation top-1 (the test set plays no
         part in any choice)."""
         settings = settings or self.study.probe
+        # A candidate may be read by some probes only ('probes' key).
+        read_by = {
+            spec['name']: tuple(spec['probes'])
+            for spec in settings.get('features', [])
+            if 'probes' in spec
+        }
         num_val = min(settings.get('num_val', 10000), len(train_y) // 5)
         probes = dict(
             knn=lambda tx, qx: knn_probe(
@@ -377,6 +392,8 @@ class StudyRunner:
         for kind, fn in probes.items():
             best, validation = None, {}
             for name, (train_x, test_x) in candidates.items():
+                if kind not in read_by.get(name, (kind,)):
+                    continue
                 result = fn(train_x, test_x)
                 validation[name] = max(result.validation.values())
                 if best is None or validation[name] > best[1]:
@@ -451,7 +468,10 @@ class StudyRunner:
                     outs = encode(model, x, pool=pool, out_indices=indices)
                     for i, f in zip(indices, outs):
                         feats[(pool, i)].append(f)
-            per_split.append({k: torch.cat(v) for k, v in feats.items()})
+            # Token maps [N, D, h, w] are read flattened, [N, D * h * w].
+            per_split.append(
+                {k: torch.cat(v).flatten(1) for k, v in feats.items()}
+            )
         candidates = {
             spec['name']: tuple(
                 torch.cat(
