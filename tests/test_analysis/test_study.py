@@ -7,7 +7,6 @@ probes' known answers."""
 import csv
 import gzip
 import importlib.util
-import json
 import math
 import textwrap
 from pathlib import Path
@@ -335,8 +334,12 @@ def test_report_only_on_an_empty_work_dir(tmp_path):
         'baseline_supervised',
         'mae',
     ]
-    assert all(r['knn'] == '' for r in rows)
-    assert json.loads(json.dumps(rows))  # plain strings only
+    assert all(r['knn'] == '' and r['finetune'] == '' for r in rows)
+    markdown = (tmp_path / 'results.md').read_text().splitlines()
+    assert markdown[2].startswith('| raw pixels |')
+    assert len(markdown) == 2 + len(rows)
+    # No run is in a figure group yet: no figure is drawn.
+    assert not list((tmp_path / 'figures').glob('*.png'))
 
 
 def test_simmim_and_convmae_scales_keep_their_recipes():

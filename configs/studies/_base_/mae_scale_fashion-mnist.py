@@ -10,6 +10,25 @@ img_size = 28
 patch_size = 4
 embed_dims = 128
 
+# What every method's scale sets the same way: data normalisation, loader,
+# optimizer step size, logging and the CPU process-group backend.
+common_replace = {
+    'model.data_preprocessor.mean': {{_base_.fashion_mnist_mean}},
+    'model.data_preprocessor.std': {{_base_.fashion_mnist_std}},
+    'model.data_preprocessor.to_rgb': False,
+    'train_dataloader.batch_size': 128,
+    'train_dataloader.num_workers': 0,
+    'train_dataloader.persistent_workers': False,
+    'train_dataloader.pin_memory': False,
+    # blr 1.5e-4 x 4096 / 256 is tuned for 800 epochs of 1.28M
+    # images; a few epochs of 60k need a larger step.
+    'optim_wrapper.type': 'OptimWrapper',
+    'optim_wrapper.optimizer.lr': 1.5e-3,
+    'optim_wrapper.optimizer.fused': False,
+    'default_hooks.logger.interval': 100,
+    'env_cfg.dist_cfg.backend': 'gloo',
+}
+
 # ViT-L/16 at 224 px -> a 128-d, 4-block ViT on 4 x 4 patches of 28 x 28
 # images (a 7 x 7 grid). The decoder keeps its width relative to the
 # encoder (released 512 of 1024 -> 64 of 128, every ablation width / 8)
@@ -26,35 +45,24 @@ mae_scale = dict(
         },
         'model.neck.decoder_num_layers': {1: 1, 2: 1, 4: 1, 8: 2, 12: 3},
     },
-    replace={
-        'model.backbone.arch': dict(
-            embed_dims=embed_dims,
-            num_layers=4,
-            num_heads=4,
-            feedforward_channels=4 * embed_dims,
-        ),
-        'model.backbone.img_size': img_size,
-        'model.backbone.patch_size': patch_size,
-        'model.neck.num_patches': (img_size // patch_size) ** 2,
-        'model.neck.patch_size': patch_size,
-        'model.neck.embed_dims': embed_dims,
-        'model.neck.decoder_num_heads': 4,
-        'model.head.patch_size': patch_size,
-        'model.data_preprocessor.mean': {{_base_.fashion_mnist_mean}},
-        'model.data_preprocessor.std': {{_base_.fashion_mnist_std}},
-        'model.data_preprocessor.to_rgb': False,
-        'train_dataloader.batch_size': 128,
-        'train_dataloader.num_workers': 0,
-        'train_dataloader.persistent_workers': False,
-        'train_dataloader.pin_memory': False,
-        # blr 1.5e-4 x 4096 / 256 is tuned for 800 epochs of 1.28M
-        # images; a few epochs of 60k need a larger step.
-        'optim_wrapper.type': 'OptimWrapper',
-        'optim_wrapper.optimizer.lr': 1.5e-3,
-        'optim_wrapper.optimizer.fused': False,
-        'default_hooks.logger.interval': 100,
-        'env_cfg.dist_cfg.backend': 'gloo',
-    },
+    replace=dict(
+        common_replace,
+        **{
+            'model.backbone.arch': dict(
+                embed_dims=embed_dims,
+                num_layers=4,
+                num_heads=4,
+                feedforward_channels=4 * embed_dims,
+            ),
+            'model.backbone.img_size': img_size,
+            'model.backbone.patch_size': patch_size,
+            'model.neck.num_patches': (img_size // patch_size) ** 2,
+            'model.neck.patch_size': patch_size,
+            'model.neck.embed_dims': embed_dims,
+            'model.neck.decoder_num_heads': 4,
+            'model.head.patch_size': patch_size,
+        },
+    ),
     # bf16 autocast is a GPU setting.
     delete=['optim_wrapper.dtype'],
     dataset=dict(type='mmmim.FashionMNIST', data_root='', split='train'),

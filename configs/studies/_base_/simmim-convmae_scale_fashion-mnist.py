@@ -16,25 +16,19 @@ simmim_scale = dict(
             model_patch_size=_base_.patch_size,
         )
     },
-    replace={
-        'model.backbone.arch': _base_.mae_scale.replace['model.backbone.arch'],
-        'model.backbone.img_size': _base_.img_size,
-        'model.backbone.patch_size': _base_.patch_size,
-        'model.neck.in_channels': _base_.embed_dims,
-        'model.neck.encoder_stride': _base_.patch_size,
-        'model.head.patch_size': _base_.patch_size,
-        'model.data_preprocessor.mean': {{_base_.fashion_mnist_mean}},
-        'model.data_preprocessor.std': {{_base_.fashion_mnist_std}},
-        'model.data_preprocessor.to_rgb': False,
-        'train_dataloader.batch_size': 128,
-        'train_dataloader.num_workers': 0,
-        'train_dataloader.persistent_workers': False,
-        'train_dataloader.pin_memory': False,
-        'optim_wrapper.type': 'OptimWrapper',
-        'optim_wrapper.optimizer.lr': 1.5e-3,
-        'default_hooks.logger.interval': 100,
-        'env_cfg.dist_cfg.backend': 'gloo',
-    },
+    replace=dict(
+        _base_.common_replace,
+        **{
+            'model.backbone.arch': _base_.mae_scale.replace[
+                'model.backbone.arch'
+            ],
+            'model.backbone.img_size': _base_.img_size,
+            'model.backbone.patch_size': _base_.patch_size,
+            'model.neck.in_channels': _base_.embed_dims,
+            'model.neck.encoder_stride': _base_.patch_size,
+            'model.head.patch_size': _base_.patch_size,
+        },
+    ),
     delete=['optim_wrapper.dtype'],
     dataset=_base_.mae_scale.dataset,
     drop_transforms=_base_.mae_scale.drop_transforms,

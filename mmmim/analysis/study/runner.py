@@ -175,6 +175,8 @@ class StudyRunner:
             self.study.scales[run.scale],
             run.options,
         )
+        # Repository-relative, so dumped configs name no machine's paths.
+        cfg.study_source = run.config
         self._set_data_root(cfg)
         return cfg
 
