@@ -373,15 +373,71 @@ def test_simmim_and_convmae_scales_keep_their_recipes():
     assert simmim.param_scheduler[1].begin == 0
     assert simmim.train_cfg.max_epochs == 4
     convmae = runner.pretrain_config(study.run('convmae'))
-    assert convmae.model.backbone.patch_sizes == (1, 2, 2)
+    # Convolution stages at 1/2 and 1/4, transformer on the 7 x 7 grid.
+    assert convmae.model.backbone.patch_sizes == (2, 2, 1)
+    assert convmae.model.head.patch_size == 4
     assert 'patch_size' not in convmae.model.backbone
     assert convmae.model.neck.num_patches == 49
     assert convmae.train_cfg.max_epochs == 4
     finetune = runner.finetune_config(study.run('convmae'), None)
     assert finetune.model.backbone.type == 'mmmim.ConvViT'
+    assert finetune.model.backbone.patch_sizes == (2, 2, 1)
     assert finetune.train_dataloader.dataset.subset_size == 10000
     default = runner.pretrain_config(study.run('mae_default'))
     assert default.model.backbone.arch == simmim.model.backbone.arch
+
+
+def test_core_ablation_study_is_the_full_studys_headline_runs():
+    """The 2-hour core study trains exactly the full ablation study's
+    masking-ratio, mask-token, SimMIM and ConvMAE runs (same configs, so
+    one work dir serves both); the full study adds the other factors."""
+    from mmmim.analysis.study import StudyRunner
+
+    studies = REPO / 'configs' / 'studies'
+    core = load_study(
+        str(studies / 'mim-ablations-core_vit-mini-p4_fashion-mnist.py')
+    )
+    full = load_study(
+        str(studies / 'mae-ablations_vit-mini-p4_fashion-mnist.py')
+    )
+    names = [run.name for run in core.runs]
+    assert names == [
+        'mae_default',
+        'ratio25',
+        'ratio50',
+        'ratio90',
+        'enc_mask_token',
+        'simmim',
+        'convmae',
+    ]
+    assert names == [run.name for run in full.runs][: len(names)]
+    assert len(full.runs) == 17
+    core_runner = StudyRunner(core, '/unused', '/data')
+    full_runner = StudyRunner(full, '/unused', '/data')
+    for name in ('ratio90', 'convmae'):
+        assert core_runner.pretrain_config(core.run(name)).to_dict() == (
+            full_runner.pretrain_config(full.run(name)).to_dict()
+        )
+        assert core_runner.probe_settings(core.run(name)) == (
+            full_runner.probe_settings(full.run(name))
+        )
+    # Negative control: two different runs do not compare equal.
+    assert core_runner.pretrain_config(core.run('ratio90')).to_dict() != (
+        core_runner.pretrain_config(core.run('ratio50')).to_dict()
+    )
+    ratios = {
+        run.name: core_runner.pretrain_config(run).model.backbone.get(
+            'mask_generator', {}
+        )
+        for run in core.runs
+        if 'mask_ratio' in run.groups
+    }
+    assert {n: g.get('mask_ratio') for n, g in ratios.items()} == {
+        'mae_default': 0.75,
+        'ratio25': 0.25,
+        'ratio50': 0.5,
+        'ratio90': 0.9,
+    }
 
 
 def test_each_probe_picks_its_feature_on_validation_only():
