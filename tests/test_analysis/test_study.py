@@ -214,6 +214,22 @@ def test_launchers_use_the_existing_scripts():
         Launcher('ssh')
 
 
+def test_tools_and_configs_found_in_a_checkout_or_a_wheel(tmp_path):
+    """A checkout (or editable install) keeps tools/ above the package; a
+    wheel install keeps them in mmmim/.mim."""
+    from mmmim.analysis.study.runner import find_resource_root
+
+    package = tmp_path / 'site-packages' / 'mmmim'
+    (package / '.mim' / 'tools').mkdir(parents=True)
+    # Neither has tools/train.py: the checkout is named (the usual place).
+    assert find_resource_root(str(package)) == str(package.parent)
+    (package / '.mim' / 'tools' / 'train.py').write_text('')
+    assert find_resource_root(str(package)) == str(package / '.mim')
+    (package.parent / 'tools').mkdir()
+    (package.parent / 'tools' / 'train.py').write_text('')
+    assert find_resource_root(str(package)) == str(package.parent)
+
+
 def test_scale_keeps_each_ablation_factor():
     study = load_study(str(MAIN_STUDY))
     scale = study.scales['mae']

@@ -34,7 +34,27 @@ from .spec import RunSpec, StudySpec
 
 __all__ = ['Launcher', 'StudyRunner']
 
-REPO = osp.dirname(
+
+def find_resource_root(package_dir: str) -> str:
+    """Where ``tools/`` and ``configs/`` are: the checkout above the
+    package (a clone or an editable install), else the copy a wheel
+    install keeps in ``mmmim/.mim``.
+
+    Args:
+        package_dir (str): The ``mmmim`` package folder.
+
+    Returns:
+        str: The folder holding ``tools/train.py`` (the checkout when
+        neither does, so that the error names the usual place).
+    """
+    checkout = osp.dirname(package_dir)
+    for root in (checkout, osp.join(package_dir, '.mim')):
+        if osp.isfile(osp.join(root, 'tools', 'train.py')):
+            return root
+    return checkout
+
+
+REPO = find_resource_root(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 )
 
