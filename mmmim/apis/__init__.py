@@ -4,7 +4,7 @@ reconstruct, extract features (``docs/en/python_api.md``)."""
 
 from .checkpoint import detect_format, load_model_checkpoint, model_method
 from .extract import extract_features
-from .features import POOLS, encode
+from .features import POOLS, encode, encode_pools
 from .inferencers import FeatureInferencer, ReconstructionInferencer
 from .model_zoo import get_model, init_model, list_models, model_info
 from .reconstruct import reconstruct
@@ -15,6 +15,7 @@ __all__ = [
     'ReconstructionInferencer',
     'detect_format',
     'encode',
+    'encode_pools',
     'extract_features',
     'get_model',
     'init_model',

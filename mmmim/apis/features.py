@@ -11,7 +11,7 @@ all-visible mask. Nothing of the model is changed afterwards.
 
 import math
 from contextlib import contextmanager
-from typing import Iterator, List, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -25,7 +25,13 @@ from mmmim.models.backbones import (
     WindowedViT,
 )
 
-__all__ = ['POOLS', 'encode', 'get_backbone', 'input_geometry']
+__all__ = [
+    'POOLS',
+    'encode',
+    'encode_pools',
+    'get_backbone',
+    'input_geometry',
+]
 
 #: ``'cls'``: the cls token ``[B, D]``; ``'avg'``: the mean of the patch
 #: tokens (or of a feature map over space-time) ``[B, D]``; ``'none'``: the
@@ -223,21 +229,57 @@ def encode(
         (``[B, D, *grid]`` for ``pool='none'``); a list when
         ``out_indices`` is a sequence.
     """
-    if pool not in POOLS:
-        raise ValueError(f'pool must be one of {POOLS}, got {pool!r}')
+    pooled = encode_pools(model, inputs, {pool: out_indices})[pool]
+    return pooled[0] if isinstance(out_indices, int) else pooled
+
+
+def encode_pools(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    requests: Dict[str, Indices],
+) -> Dict[str, List[torch.Tensor]]:
+    """Several poolings of several outputs from one forward pass (what
+    :func:`encode` gives for each ``(pool, out_indices)`` pair, without
+    running the encoder once per pool).
+
+    Args:
+        model (nn.Module): As for :func:`encode`.
+        inputs (torch.Tensor): As for :func:`encode`.
+        requests (Dict[str, int | Sequence[int]]): ``{pool:
+            out_indices}``, pools from :data:`POOLS`.
+
+    Returns:
+        Dict[str, List[torch.Tensor]]: For each pool its features, one
+        per requested index in the order requested (shapes as
+        :func:`encode`).
+    """
+    for pool in requests:
+        if pool not in POOLS:
+            raise ValueError(f'pool must be one of {POOLS}, got {pool!r}')
     backbone = get_backbone(model)
     _check_inputs(backbone, inputs)
-    indices = _parse_indices(backbone, out_indices)
+    wanted = {
+        pool: _parse_indices(backbone, indices)
+        for pool, indices in requests.items()
+    }
+    # Backbones return their outputs in block order, whatever order the
+    # indices were asked in: run the sorted set, hand back as asked.
+    order = sorted({i for indices in wanted.values() for i in indices})
     was_training = backbone.training
     backbone.eval()
     try:
-        outs, num_extra = _run_unmasked(backbone, inputs, indices)
+        outs, num_extra = _run_unmasked(backbone, inputs, order)
     finally:
         backbone.train(was_training)
+    by_index = dict(zip(order, outs))
     grid = _token_grid(backbone, inputs)
     name = type(backbone).__name__
-    pooled = [_pool(out, pool, num_extra, grid, name) for out in outs]
-    return pooled[0] if isinstance(out_indices, int) else pooled
+    return {
+        pool: [
+            _pool(by_index[i], pool, num_extra, grid, name) for i in indices
+        ]
+        for pool, indices in wanted.items()
+    }
 
 
 def _token_grid(backbone: nn.Module, inputs: torch.Tensor) -> Tuple:

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import mmmim.models.backbones as backbones
-from mmmim.apis import encode
+from mmmim.apis import encode, encode_pools
 from mmmim.registry import MODELS
 
 from ..test_models.test_every_component import COMPONENTS
@@ -110,6 +110,34 @@ def test_mae_features_equal_the_plain_encoder():
     assert torch.equal(got[0], expected[0])
     assert torch.equal(got[1], expected[1])
     assert not torch.equal(got[0], got[1])
+
+
+@pytest.mark.parametrize('name', ['MAEViT', 'ConvViT'])
+def test_outputs_come_in_the_order_asked(name):
+    """Backbones run their blocks in order; encode hands the outputs back
+    in the order of ``out_indices`` (a probe that asks for the last block
+    and then all of them must not get block 0 as 'the last')."""
+    model = build(name)
+    x = torch.randn(2, 3, 32, 32)
+    last, first = encode(model, x, pool='avg', out_indices=[-1, 0])
+    assert torch.equal(last, encode(model, x, pool='avg', out_indices=-1))
+    assert torch.equal(first, encode(model, x, pool='avg', out_indices=0))
+    assert not torch.equal(last[:, : first.shape[1]], first)
+
+
+def test_encode_pools_is_encode_per_pool():
+    """One forward pass gives what one encode call per pool gives."""
+    model = build('MAEViT')
+    x = torch.randn(2, 3, 32, 32)
+    requests = {'avg': [1, 0], 'cls': [-1], 'none': [0]}
+    got = encode_pools(model, x, requests)
+    assert list(got) == list(requests)
+    for pool, indices in requests.items():
+        expected = encode(model, x, pool=pool, out_indices=indices)
+        assert all(torch.equal(g, e) for g, e in zip(got[pool], expected))
+    assert not torch.equal(got['avg'][0], got['avg'][1])
+    with pytest.raises(ValueError, match='pool must be one of'):
+        encode_pools(model, x, {'max': [0]})
 
 
 def test_convvit_gives_e1_to_e4():

@@ -441,7 +441,11 @@ class StudyRunner:
         """Frozen encoder features of the train and test images, one pair
         per candidate of ``study.probe['features']`` (default: the pooled
         patch tokens after the final norm), and the labels."""
-        from mmmim.apis.features import _num_outputs, encode, get_backbone
+        from mmmim.apis.features import (
+            _num_outputs,
+            encode_pools,
+            get_backbone,
+        )
         from mmmim.registry import MODELS
         from mmmim.utils import register_all_modules, safe_torch_load
 
@@ -486,9 +490,10 @@ class StudyRunner:
             feats = {(p, i): [] for p, idx in wanted.items() for i in idx}
             for start in range(0, len(images), batch):
                 x = (images[start : start + batch] - mean) / std
+                # One forward pass for every pool and block.
+                outs = encode_pools(model, x, wanted)
                 for pool, indices in wanted.items():
-                    outs = encode(model, x, pool=pool, out_indices=indices)
-                    for i, f in zip(indices, outs):
+                    for i, f in zip(indices, outs[pool]):
                         feats[(pool, i)].append(f)
             # Token maps [N, D, h, w] are read flattened, [N, D * h * w].
             per_split.append(
