@@ -253,6 +253,10 @@ def encode_pools(
         per requested index in the order requested (shapes as
         :func:`encode`).
     """
+    if not requests:
+        raise ValueError(
+            'encode_pools needs at least one {pool: out_indices} request'
+        )
     for pool in requests:
         if pool not in POOLS:
             raise ValueError(f'pool must be one of {POOLS}, got {pool!r}')

@@ -138,6 +138,8 @@ def test_encode_pools_is_encode_per_pool():
     assert not torch.equal(got['avg'][0], got['avg'][1])
     with pytest.raises(ValueError, match='pool must be one of'):
         encode_pools(model, x, {'max': [0]})
+    with pytest.raises(ValueError, match='at least one'):
+        encode_pools(model, x, {})
 
 
 def test_convvit_gives_e1_to_e4():
