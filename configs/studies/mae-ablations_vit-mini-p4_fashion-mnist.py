@@ -83,5 +83,6 @@ study = dict(
             groups=dict(schedule=8),
         ),
     ],
-    baselines=dict(pixels=True, random='mae_default'),
+    # Each method against its own encoder from random initialisation.
+    baselines=dict(pixels=True, random=['mae_default', 'simmim', 'convmae']),
 )

@@ -19,5 +19,6 @@ study = dict(
     finetune=_base_.ablation_finetune,
     probe=_base_.ablation_probe,
     runs=_base_.core_runs,
-    baselines=dict(pixels=True, random='mae_default'),
+    # Each method against its own encoder from random initialisation.
+    baselines=dict(pixels=True, random=['mae_default', 'simmim', 'convmae']),
 )

@@ -308,6 +308,83 @@ def test_bad_study_files_fail_with_the_fix(tmp_path):
         load_study(str(path))
 
 
+def test_random_baseline_per_method(tmp_path, monkeypatch):
+    """A list of runs under ``random`` reads each method's own encoder
+    from random initialisation, one named baseline per run."""
+    from mmmim.analysis.study import StudyRunner, baseline_runs
+
+    assert baseline_runs(dict(pixels=True, random='a')) == {
+        'baseline_pixels': None,
+        'baseline_random': 'a',
+    }
+    assert baseline_runs(dict(random=['a', 'b'], supervised='a')) == {
+        'baseline_random_a': 'a',
+        'baseline_random_b': 'b',
+        'baseline_supervised': 'a',
+    }
+    core = (
+        REPO
+        / 'configs'
+        / 'studies'
+        / 'mim-ablations-core_vit-mini-p4_fashion-mnist.py'
+    )
+    study = load_study(str(core))
+    runner = StudyRunner(study, str(tmp_path), '/data')
+    seen = {}
+
+    def fake_stage(self, run, stage, checkpoint, *args):
+        assert checkpoint is None  # untrained
+        seen.setdefault(run.name, []).append((stage, run.config))
+        return {}
+
+    monkeypatch.setattr(StudyRunner, 'probe', fake_stage)
+    monkeypatch.setattr(StudyRunner, 'finetune', fake_stage)
+    out = runner.run(['baseline_random_simmim', 'baseline_random_convmae'])
+    assert set(out) == {'baseline_random_simmim', 'baseline_random_convmae'}
+    assert seen['baseline_random_simmim'] == [
+        ('probe', study.run('simmim').config),
+        ('finetune', study.run('simmim').config),
+    ]
+    assert seen['baseline_random_convmae'][0][1] == study.run('convmae').config
+    with pytest.raises(KeyError, match='baseline_random_simmim'):
+        runner.run(['baseline_random'])
+    # The table names each one.
+    tool = _load_tool()
+    tool.main([str(core), '--work-dir', str(tmp_path), '--report-only'])
+    markdown = (tmp_path / 'results.md').read_text()
+    assert '| random init (simmim) |' in markdown
+    assert '| random init (mae_default) |' in markdown
+    # The figure marks a run's own untrained encoder under it.
+    from mmmim.analysis.study import write_figures
+
+    def run_row(name, top1):
+        return dict(
+            dict.fromkeys(('knn', 'linear', 'finetune', 'sec_per_iter')),
+            run=name,
+            finetune=top1,
+            _groups={'method': name} if 'baseline' not in name else {},
+        )
+
+    rows = [run_row('simmim', 67.0), run_row('mae', 83.0)]
+    plain = write_figures(rows, str(tmp_path / 'plain'))[0]
+    marked = write_figures(
+        rows + [run_row('baseline_random_simmim', 60.0)],
+        str(tmp_path / 'marked'),
+    )[0]
+    assert Path(plain).read_bytes() != Path(marked).read_bytes()
+    # Control: the same rows draw the same figure.
+    again = write_figures(rows, str(tmp_path / 'again'))[0]
+    assert Path(plain).read_bytes() == Path(again).read_bytes()
+    path = tmp_path / 's.py'
+    path.write_text(
+        "study = dict(name='x', scales=dict(a={}), finetune=dict(config='c'),"
+        " runs=[dict(name='r', config='c', scale='a')],"
+        " baselines=dict(random=['r', 'nope']))\n"
+    )
+    with pytest.raises(KeyError, match='or for random a list of runs'):
+        load_study(str(path))
+
+
 def test_split_is_disjoint_and_fixed():
     fit, val = split_validation(100, 20, seed=3)
     assert len(fit) == 80 and len(val) == 20
@@ -388,6 +465,12 @@ def test_simmim_and_convmae_scales_keep_their_recipes():
     assert simmim.param_scheduler[1].type == 'MultiStepLR'
     assert simmim.param_scheduler[1].begin == 0
     assert simmim.train_cfg.max_epochs == 4
+    # Both methods' steps are 20x their released rates per image (MAE
+    # 1.5e-4 per 256, SimMIM 1e-4 per 512), so SimMIM's is MAE's / 3.
+    mae_lr = runner.pretrain_config(study.run('mae_default'))
+    mae_lr = mae_lr.optim_wrapper.optimizer.lr
+    assert simmim.optim_wrapper.optimizer.lr == pytest.approx(mae_lr / 3)
+    assert mae_lr == pytest.approx(20 * 1.5e-4 * 128 / 256)
     convmae = runner.pretrain_config(study.run('convmae'))
     # Convolution stages at 1/2 and 1/4, transformer on the 7 x 7 grid.
     assert convmae.model.backbone.patch_sizes == (2, 2, 1)

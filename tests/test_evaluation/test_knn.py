@@ -14,6 +14,7 @@ from mmmim.evaluation.functional import (
     topk_accuracy,
     weighted_knn_classify,
     weighted_knn_scores,
+    weighted_knn_scores_per_k,
 )
 from mmmim.registry import METRICS
 
@@ -129,6 +130,44 @@ def test_chunking_does_not_change_the_result():
         weighted_knn_classify(bank, labels, queries, chunk_size=3),
         whole.argmax(1),
     )
+
+
+def _votes_by_hand(bank, labels, queries, k, temperature):
+    """One query at a time: sort all similarities, sum exp(cos / T)."""
+    bank = bank / bank.norm(dim=1, keepdim=True)
+    out = torch.zeros(len(queries), int(labels.max()) + 1)
+    for row, query in enumerate(queries):
+        sim = bank @ (query / query.norm())
+        order = sim.argsort(descending=True)[:k]
+        for idx in order:
+            out[row, labels[idx]] += math.exp(float(sim[idx]) / temperature)
+        out[row] /= out[row].sum()
+    return out
+
+
+def test_one_pass_for_several_k_matches_each_k():
+    gen = torch.Generator().manual_seed(1)
+    bank = torch.randn(200, 12, generator=gen)
+    labels = torch.randint(0, 5, (200,), generator=gen)
+    queries = torch.randn(37, 12, generator=gen)
+    ks = (1, 5, 20, 50)
+    per_k = weighted_knn_scores_per_k(
+        bank, labels, queries, ks, temperature=0.5, chunk_size=8
+    )
+    assert set(per_k) == set(ks)
+    for k in ks:
+        torch.testing.assert_close(
+            per_k[k],
+            _votes_by_hand(bank, labels, queries, k, 0.5),
+            atol=1e-5,
+            rtol=0,
+        )
+    # Negative control: the neighbour count changes the predictions.
+    assert not torch.equal(per_k[1].argmax(1), per_k[50].argmax(1))
+    with pytest.raises(ValueError, match='ks is empty'):
+        weighted_knn_scores_per_k(bank, labels, queries, ())
+    with pytest.raises(ValueError, match='k must be in'):
+        weighted_knn_scores_per_k(bank, labels, queries, (5, 201))
 
 
 def test_huge_weights_stay_finite():

@@ -11,7 +11,8 @@ Example (the Fashion-MNIST study of docs/en/study.md, 2 CPU cores)::
 
 Run the same command again after an interruption: finished stages are
 skipped and an interrupted training resumes from its last checkpoint.
-``--runs`` picks runs (``baseline_pixels``, ``baseline_random``,
+``--runs`` picks runs (``baseline_pixels``, ``baseline_random``, or
+``baseline_random_<run>`` when the study lists several, and
 ``baseline_supervised`` for the baselines); ``--report-only`` writes the
 table and figures of what has finished. On a cluster, ``--launcher dist
 --gpus 8`` starts each training through tools/dist_train.sh and

@@ -9,7 +9,7 @@ from .probes import ProbeResult, knn_probe, linear_probe, split_validation
 from .report import collect_rows, write_figures, write_table
 from .runner import Launcher, StudyRunner
 from .scale import scale_config
-from .spec import RunSpec, StudySpec, load_study
+from .spec import RunSpec, StudySpec, baseline_runs, load_study
 
 __all__ = [
     'Launcher',
@@ -17,6 +17,7 @@ __all__ = [
     'RunSpec',
     'StudyRunner',
     'StudySpec',
+    'baseline_runs',
     'collect_rows',
     'knn_probe',
     'linear_probe',

@@ -21,7 +21,10 @@ from typing import Dict, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
-from mmmim.evaluation.functional import weighted_knn_classify
+from mmmim.evaluation.functional import (
+    weighted_knn_classify,
+    weighted_knn_scores_per_k,
+)
 
 __all__ = ['ProbeResult', 'split_validation', 'knn_probe', 'linear_probe']
 
@@ -92,16 +95,13 @@ def knn_probe(
         ProbeResult: Test top-1 with the bank of all ``N`` samples.
     """
     fit, val = split_validation(len(train_x), num_val, seed)
-    scores = {}
-    for k in ks:
-        pred = weighted_knn_classify(
-            train_x[fit],
-            train_y[fit],
-            train_x[val],
-            k=k,
-            temperature=temperature,
-        )
-        scores[f'k={k}'] = _accuracy(pred, train_y[val])
+    # One similarity pass for every candidate k.
+    per_k = weighted_knn_scores_per_k(
+        train_x[fit], train_y[fit], train_x[val], ks, temperature
+    )
+    scores = {
+        f'k={k}': _accuracy(per_k[k].argmax(1), train_y[val]) for k in ks
+    }
     best = max(ks, key=lambda k: (scores[f'k={k}'], -k))
     pred = weighted_knn_classify(
         train_x, train_y, test_x, k=best, temperature=temperature

@@ -12,7 +12,7 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional
 
-from .spec import StudySpec
+from .spec import StudySpec, baseline_runs
 
 __all__ = ['collect_rows', 'write_table', 'write_figures', 'COLUMNS']
 
@@ -48,7 +48,7 @@ def _load(work_dir: str, run: str, stage: str) -> Optional[dict]:
 def collect_rows(study: StudySpec, work_dir: str) -> List[Dict]:
     """One row per baseline and per run, from the finished stages."""
     rows = []
-    names = [f'baseline_{b}' for b, on in study.baselines.items() if on]
+    names = list(baseline_runs(study.baselines))
     specs = {r.name: r for r in study.runs}
     for name in names + [r.name for r in study.runs]:
         row = dict.fromkeys(COLUMNS)
@@ -82,6 +82,12 @@ def collect_rows(study: StudySpec, work_dir: str) -> List[Dict]:
             )
         rows.append(row)
     return rows
+
+
+def _label(run: str) -> str:
+    if run.startswith('baseline_random_'):
+        return f'random init ({run[len("baseline_random_") :]})'
+    return _BASELINE_LABELS.get(run, run)
 
 
 def _cell(value) -> str:
@@ -129,7 +135,7 @@ def write_table(rows: List[Dict], out_dir: str) -> Dict[str, str]:
         '|' + '---|' * len(headers),
     ]
     for row in rows:
-        cells = dict(row, run=_BASELINE_LABELS.get(row['run'], row['run']))
+        cells = dict(row, run=_label(row['run']))
         lines.append('| ' + ' | '.join(_cell(cells[k]) for k in keys) + ' |')
     md_path = osp.join(out_dir, 'results.md')
     with open(md_path, 'w') as f:
@@ -144,7 +150,9 @@ def _is_number(value) -> bool:
 def write_figures(rows: List[Dict], out_dir: str) -> List[str]:
     """One PNG per figure group: accuracy (fine-tune, linear probe, kNN)
     and seconds per pre-training step against the group's ``x``; the
-    raw-pixel read-outs as dashed lines."""
+    raw-pixel read-outs as dashed lines, and where the study measures a
+    run's own untrained encoder (``baseline_random_<run>``), its read-outs
+    as hollow grey markers."""
     import matplotlib
 
     matplotlib.use('Agg')
@@ -152,6 +160,11 @@ def write_figures(rows: List[Dict], out_dir: str) -> List[str]:
 
     os.makedirs(out_dir, exist_ok=True)
     pixels = next((r for r in rows if r['run'] == 'baseline_pixels'), None)
+    own_random = {
+        r['run'][len('baseline_random_') :]: r
+        for r in rows
+        if r['run'].startswith('baseline_random_')
+    }
     groups: Dict[str, List[Dict]] = {}
     for row in rows:
         for group, x in row.get('_groups', {}).items():
@@ -177,6 +190,22 @@ def write_figures(rows: List[Dict], out_dir: str) -> List[str]:
             ]
             if pts:
                 acc_ax.plot(*zip(*pts), marker=marker, label=label)
+            # Each run's own untrained encoder (a study that lists one
+            # per method): hollow markers under the run.
+            untrained = [
+                (x, own_random[r['run']][key])
+                for x, r in zip(xs, members)
+                if own_random.get(r['run'], {}).get(key) is not None
+            ]
+            if untrained:
+                acc_ax.plot(
+                    *zip(*untrained),
+                    linestyle='none',
+                    marker=marker,
+                    markerfacecolor='none',
+                    color='grey',
+                    label=f'{label}, own random init',
+                )
         if pixels:
             for key, label in (
                 ('linear', 'pixels, linear'),
@@ -207,7 +236,8 @@ def write_figures(rows: List[Dict], out_dir: str) -> List[str]:
                 ax.set_xticks(xs)
                 ax.set_xticklabels([str(r['x']) for r in members])
         acc_ax.set_ylabel('top-1 (%)')
-        acc_ax.legend(fontsize=7)
+        if acc_ax.get_legend_handles_labels()[0]:  # nothing finished yet
+            acc_ax.legend(fontsize=7)
         time_ax.set_ylabel('s per pre-training step')
         fig.suptitle(group.replace('_', ' '))
         fig.tight_layout()

@@ -30,7 +30,7 @@ from mmengine.logging import MMLogger
 
 from .probes import knn_probe, linear_probe
 from .scale import scale_config
-from .spec import RunSpec, StudySpec
+from .spec import RunSpec, StudySpec, baseline_runs
 
 __all__ = ['Launcher', 'StudyRunner']
 
@@ -540,40 +540,40 @@ class StudyRunner:
     def run_baselines(
         self, names: Optional[List[str]] = None
     ) -> Dict[str, dict]:
-        """Run the study's baselines (``names``: only these)."""
-        base = {
-            k: v
-            for k, v in self.study.baselines.items()
-            if v and (names is None or k in names)
-        }
+        """Run the study's baselines (``names``: only these result names,
+        e.g. ``baseline_pixels``)."""
         out = {}
-        if base.get('pixels'):
-            out['pixels'] = self._stage(
-                'baseline_pixels',
-                'probe',
-                lambda: self._probe_both(
-                    {'pixels': (self._flat('train'), self._flat('test'))},
-                    self.arrays('train')[1],
-                    self.arrays('test')[1],
-                ),
-            )
-        if base.get('random'):
-            run = self.study.run(base['random'])
-            named = RunSpec(**dict(asdict(run), name='baseline_random'))
-            out['random'] = dict(
-                probe=self.probe(named, 'probe', None),
-                finetune=self.finetune(named, 'finetune', None),
-            )
-        if base.get('supervised'):
-            run = self.study.run(base['supervised'])
-            pre_epochs = self.pretrain_config(run).train_cfg.max_epochs
-            ft_epochs = self.finetune_config(run, None).train_cfg.max_epochs
-            named = RunSpec(**dict(asdict(run), name='baseline_supervised'))
-            out['supervised'] = dict(
-                finetune=self.finetune(
-                    named, 'finetune', None, pre_epochs + ft_epochs
+        for name, run_name in baseline_runs(self.study.baselines).items():
+            if names is not None and name not in names:
+                continue
+            if name == 'baseline_pixels':
+                out[name] = self._stage(
+                    name,
+                    'probe',
+                    lambda: self._probe_both(
+                        {'pixels': (self._flat('train'), self._flat('test'))},
+                        self.arrays('train')[1],
+                        self.arrays('test')[1],
+                    ),
                 )
-            )
+                continue
+            run = self.study.run(run_name)
+            named = RunSpec(**dict(asdict(run), name=name))
+            if name == 'baseline_supervised':
+                pre_epochs = self.pretrain_config(run).train_cfg.max_epochs
+                ft_epochs = self.finetune_config(
+                    run, None
+                ).train_cfg.max_epochs
+                out[name] = dict(
+                    finetune=self.finetune(
+                        named, 'finetune', None, pre_epochs + ft_epochs
+                    )
+                )
+            else:  # random init: the run's encoder, untrained
+                out[name] = dict(
+                    probe=self.probe(named, 'probe', None),
+                    finetune=self.finetune(named, 'finetune', None),
+                )
         return out
 
     def _flat(self, split: str) -> torch.Tensor:
@@ -587,25 +587,18 @@ class StudyRunner:
             torch.set_num_threads(self.launcher.threads)
         results = {}
         wanted = set(only or [])
-        known = {r.name for r in self.study.runs} | {
-            f'baseline_{b}' for b in self.study.baselines
-        }
+        known = {r.name for r in self.study.runs} | set(
+            baseline_runs(self.study.baselines)
+        )
         if wanted - known:
             raise KeyError(
                 f'unknown runs {sorted(wanted - known)}; known: '
                 f'{sorted(known)}'
             )
         baselines = (
-            None
-            if not only
-            else [
-                n[len('baseline_') :]
-                for n in wanted
-                if n.startswith('baseline_')
-            ]
+            [n for n in wanted if n.startswith('baseline_')] if only else None
         )
-        for name, res in self.run_baselines(baselines).items():
-            results[f'baseline_{name}'] = res
+        results.update(self.run_baselines(baselines))
         for run in self.study.runs:
             if not only or run.name in wanted:
                 results[run.name] = self.run_one(run)

@@ -19,7 +19,9 @@ A study is an mmengine config with one top-level ``study`` dict::
 ``groups`` places a run in figures: ``{figure: x}``, ``x`` its value on
 that figure's horizontal axis (one run, e.g. the default, can sit in
 several); a run may name its own ``finetune`` and ``probe`` settings
-(e.g. no class-token feature for an encoder without one).
+(e.g. no class-token feature for an encoder without one). ``random`` may
+list several runs (``random=['mae', 'simmim']``): a study that compares
+methods with different encoders reads each one untrained.
 """
 
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from typing import Any, Dict, List, Optional
 
 from mmengine.config import Config
 
-__all__ = ['RunSpec', 'StudySpec', 'load_study']
+__all__ = ['RunSpec', 'StudySpec', 'baseline_runs', 'load_study']
 
 BASELINES = ('pixels', 'random', 'supervised')
 
@@ -66,6 +68,27 @@ class StudySpec:
             f'no run {name!r} in study {self.name}; runs: '
             f'{[r.name for r in self.runs]}'
         )
+
+
+def baseline_runs(baselines: Dict[str, Any]) -> Dict[str, Optional[str]]:
+    """The result name of each baseline of a study, in table order, and
+    the run whose encoder it uses (None for raw pixels).
+
+    ``random='mae'`` gives ``baseline_random``; a list,
+    ``random=['mae', 'simmim']``, gives ``baseline_random_mae`` and
+    ``baseline_random_simmim``: each method against its own encoder from
+    random initialisation.
+    """
+    out: Dict[str, Optional[str]] = {}
+    for kind in BASELINES:
+        value = baselines.get(kind)
+        if not value:
+            continue
+        if kind == 'random' and isinstance(value, (list, tuple)):
+            out.update({f'baseline_random_{run}': run for run in value})
+        else:
+            out[f'baseline_{kind}'] = None if kind == 'pixels' else value
+    return out
 
 
 def _to_plain(value: Any) -> Any:
@@ -123,10 +146,15 @@ def load_study(path: str) -> StudySpec:
             f'{list(BASELINES)}'
         )
     for name in ('random', 'supervised'):
-        if baselines.get(name) and baselines[name] not in names:
+        value = baselines.get(name)
+        # `random` may list several runs: each method's own encoder.
+        listed = name == 'random' and isinstance(value, (list, tuple))
+        chosen = value if listed else [value]
+        if value and any(run not in names for run in chosen):
             raise KeyError(
                 f'{path}: baseline {name!r} must name a run (its encoder '
-                f'shape and schedule), got {baselines[name]!r}'
+                f'shape and schedule), or for random a list of runs; got '
+                f'{value!r}, runs: {names}'
             )
     if 'config' not in study.get('finetune', {}):
         raise KeyError(f'{path}: study.finetune needs a config')

@@ -12,7 +12,12 @@ from typing import Dict, Optional, Sequence
 import torch
 import torch.nn.functional as F
 
-__all__ = ['weighted_knn_scores', 'weighted_knn_classify', 'topk_accuracy']
+__all__ = [
+    'weighted_knn_scores',
+    'weighted_knn_scores_per_k',
+    'weighted_knn_classify',
+    'topk_accuracy',
+]
 
 
 def _check(
@@ -101,7 +106,45 @@ def weighted_knn_scores(
         torch.Tensor: Float32 scores ``[Q, num_classes]``; each row sums
         to 1, and classes without a neighbour score 0.
     """
-    _check(bank_feats, bank_labels, query_feats, k, temperature)
+    return weighted_knn_scores_per_k(
+        bank_feats,
+        bank_labels,
+        query_feats,
+        ks=(k,),
+        temperature=temperature,
+        num_classes=num_classes,
+        chunk_size=chunk_size,
+    )[k]
+
+
+def weighted_knn_scores_per_k(
+    bank_feats: torch.Tensor,
+    bank_labels: torch.Tensor,
+    query_feats: torch.Tensor,
+    ks: Sequence[int],
+    temperature: float = 0.07,
+    num_classes: Optional[int] = None,
+    chunk_size: int = 256,
+) -> Dict[int, torch.Tensor]:
+    """:func:`weighted_knn_scores` for several ``k`` from one pass.
+
+    The similarities are computed once and the ``max(ks)`` nearest bank
+    samples taken in order, so the ``k`` nearest are their first ``k``:
+    choosing ``k`` on a validation split costs one kNN, not one per ``k``
+    (the similarity matrix is most of the work, 50k x 10k x 6k for a
+    token map).
+
+    Args:
+        ks (Sequence[int]): Neighbour counts, each in ``[1, N]``.
+        Others: as :func:`weighted_knn_scores`.
+
+    Returns:
+        Dict[int, torch.Tensor]: ``{k: scores [Q, num_classes]}``.
+    """
+    if not ks:
+        raise ValueError('ks is empty: give at least one neighbour count')
+    for k in ks:
+        _check(bank_feats, bank_labels, query_feats, k, temperature)
     if chunk_size < 1:
         raise ValueError(f'chunk_size must be >= 1, got {chunk_size}')
     bank_labels = bank_labels.to(bank_feats.device, torch.long)
@@ -116,16 +159,19 @@ def weighted_knn_scores(
     # neighbours differ in the last bits, which the temperature amplifies.
     bank = F.normalize(bank_feats.float(), dim=1)
     queries = F.normalize(query_feats.float(), dim=1)
-    scores = bank.new_zeros(len(queries), num_classes)
+    scores = {k: bank.new_zeros(len(queries), num_classes) for k in ks}
     for start in range(0, len(queries), chunk_size):
         sim = queries[start : start + chunk_size] @ bank.T
-        top_sim, top_idx = sim.topk(k, dim=1)
+        # Sorted, most similar first.
+        top_sim, top_idx = sim.topk(max(ks), dim=1, sorted=True)
         # Relative to the best neighbour (the first column): the ratios of
         # the weights are those of exp(sim / T), without overflow.
         weights = ((top_sim - top_sim[:, :1]) / temperature).exp()
-        votes = scores[start : start + chunk_size]
-        votes.scatter_add_(1, bank_labels[top_idx], weights)
-        votes /= weights.sum(dim=1, keepdim=True)
+        top_labels = bank_labels[top_idx]
+        for k in ks:
+            votes = scores[k][start : start + chunk_size]
+            votes.scatter_add_(1, top_labels[:, :k], weights[:, :k])
+            votes /= weights[:, :k].sum(dim=1, keepdim=True)
     return scores
 
 
