@@ -383,6 +383,9 @@ def test_random_baseline_per_method(tmp_path, monkeypatch):
     )
     with pytest.raises(KeyError, match='or for random a list of runs'):
         load_study(str(path))
+    path.write_text(path.read_text().replace("'nope'", "'r'"))
+    with pytest.raises(ValueError, match='lists a run twice'):
+        load_study(str(path))
 
 
 def test_split_is_disjoint_and_fixed():

@@ -156,6 +156,12 @@ def load_study(path: str) -> StudySpec:
                 f'shape and schedule), or for random a list of runs; got '
                 f'{value!r}, runs: {names}'
             )
+    random = baselines.get('random')
+    if isinstance(random, (list, tuple)) and len(set(random)) < len(random):
+        raise ValueError(
+            f'{path}: baselines.random lists a run twice: {random}; list '
+            'each run once'
+        )
     if 'config' not in study.get('finetune', {}):
         raise KeyError(f'{path}: study.finetune needs a config')
     return StudySpec(
