@@ -1,10 +1,11 @@
 # The MAE paper's ablations (Table 1, Figs. 5 and 7) on Fashion-MNIST: the
 # headline runs of mim-ablations-core_vit-mini-p4_fashion-mnist.py (masking
 # ratio, mask token, SimMIM, ConvMAE) plus the reconstruction target, mask
-# sampling, decoder depth and width and schedule length. Each run is a
-# released config of configs/mae/ablations scaled by
-# ./_base_/simmim-convmae_scale_fashion-mnist.py (800 epochs -> 4; kNN,
-# linear probe and 3 fine-tuning epochs on a 10k subset).
+# sampling, decoder depth and width and schedule length, sized for 2 hours
+# on 2 CPU cores. Each run is a released config of configs/mae/ablations
+# scaled by ./_base_/simmim-convmae_scale_fashion-mnist.py (800 epochs -> 4
+# on a fixed 30k half of the training images; kNN, linear probe and 3
+# fine-tuning epochs on a 10k labelled subset).
 #   python tools/analysis_tools/mim_study.py \
 #       configs/studies/mae-ablations_vit-mini-p4_fashion-mnist.py \
 #       --work-dir work_dirs/mae-ablations_fashion-mnist

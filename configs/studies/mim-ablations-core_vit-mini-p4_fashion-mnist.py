@@ -1,10 +1,11 @@
-# The papers' headline ablations on Fashion-MNIST, sized for 2 hours on 2
-# CPU cores: MAE's masking ratio 25 / 50 / 75 / 90 % (Fig. 5) and mask
+# The papers' headline ablations on Fashion-MNIST, under an hour on 2 CPU
+# cores: MAE's masking ratio 25 / 50 / 75 / 90 % (Fig. 5) and mask
 # token in the encoder (Table 1c), and SimMIM and ConvMAE against MAE at
 # the same encoder size and budget, next to raw pixels and the encoder
 # from random initialisation. Each run is a released config scaled by
 # ./_base_/simmim-convmae_scale_fashion-mnist.py (4 epochs of
-# pre-training, kNN, linear probe, 3 fine-tuning epochs on a 10k subset).
+# pre-training on 30k images, kNN, linear probe, 3 fine-tuning epochs on a
+# 10k labelled subset).
 #   python tools/analysis_tools/mim_study.py \
 #       configs/studies/mim-ablations-core_vit-mini-p4_fashion-mnist.py \
 #       --work-dir work_dirs/mae-ablations_fashion-mnist

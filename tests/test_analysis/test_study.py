@@ -542,6 +542,35 @@ def test_core_ablation_study_is_the_full_studys_headline_runs():
     }
 
 
+def test_ablations_pretrain_on_one_fixed_half_of_the_images():
+    """Every ablation run (MAE, SimMIM, ConvMAE) pre-trains on the same
+    30k images (one subset seed), so runs differ only in what they
+    ablate; the main study pre-trains on all 60k."""
+    from mmmim.analysis.study import StudyRunner
+
+    full = load_study(
+        str(
+            REPO
+            / 'configs'
+            / 'studies'
+            / 'mae-ablations_vit-mini-p4_fashion-mnist.py'
+        )
+    )
+    runner = StudyRunner(full, '/unused', '/data')
+    subsets = set()
+    for run in full.runs:
+        dataset = runner.pretrain_config(run).train_dataloader.dataset
+        assert dataset.data_root == '/data', run.name
+        subsets.add((dataset.subset_size, dataset.get('subset_seed', 0)))
+    assert subsets == {(30000, 0)}
+    main = load_study(str(MAIN_STUDY))
+    main_runner = StudyRunner(main, '/unused', '/data')
+    dataset = main_runner.pretrain_config(main.run('mae'))
+    dataset = dataset.train_dataloader.dataset
+    # Negative control: the main recipe keeps the full training set.
+    assert dataset.get('subset_size') is None
+
+
 def test_each_probe_picks_its_feature_on_validation_only():
     """The probe reads the candidate with the best validation top-1; a
     candidate marked for the kNN only is never read by the linear probe;
