@@ -164,6 +164,15 @@ def test_one_pass_for_several_k_matches_each_k():
         )
     # Negative control: the neighbour count changes the predictions.
     assert not torch.equal(per_k[1].argmax(1), per_k[50].argmax(1))
+    # A k listed twice votes once: the same scores, rows summing to 1.
+    repeated = weighted_knn_scores_per_k(
+        bank, labels, queries, (20, 5, 20), temperature=0.5
+    )
+    assert set(repeated) == {5, 20}
+    torch.testing.assert_close(repeated[20], per_k[20], atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        repeated[5].sum(1), torch.ones(len(queries)), atol=1e-6, rtol=0
+    )
     with pytest.raises(ValueError, match='ks is empty'):
         weighted_knn_scores_per_k(bank, labels, queries, ())
     with pytest.raises(ValueError, match='k must be in'):

@@ -135,7 +135,8 @@ def weighted_knn_scores_per_k(
     token map).
 
     Args:
-        ks (Sequence[int]): Neighbour counts, each in ``[1, N]``.
+        ks (Sequence[int]): Neighbour counts, each in ``[1, N]``
+            (repeats count once).
         Others: as :func:`weighted_knn_scores`.
 
     Returns:
@@ -143,6 +144,8 @@ def weighted_knn_scores_per_k(
     """
     if not ks:
         raise ValueError('ks is empty: give at least one neighbour count')
+    # A k listed twice would vote twice into the same scores.
+    ks = sorted(set(ks))
     for k in ks:
         _check(bank_feats, bank_labels, query_feats, k, temperature)
     if chunk_size < 1:
